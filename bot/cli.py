@@ -1,0 +1,201 @@
+"""Terminal front end: the same answers the Discord bot gives, as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from bot.core.answers import render_text
+from bot.core.knowledge import KnowledgeError
+from bot.core.router import Router
+
+LANGUAGES = ("en", "es")
+CONSOLE_HELP = """Type a slash command, one a line; end with Ctrl-D.
+  /who <topic or question>   who handles it, e.g. /who trafficking
+  /ice <aspect>              one of: {aspects}
+  /help                      this text"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if args.command == "run" and os.environ.get("DISCORD_TOKEN"):
+        return _run_discord()
+    if args.command == "sync":
+        return _sync(args)
+    try:
+        router = Router.load()
+    except KnowledgeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return COMMANDS[args.command](router, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="who-handles",
+        description="Who handles this? US immigration, customs and cross-border crime, with official sources.",
+    )
+    parser.add_argument("--lang", choices=LANGUAGES, default="en", help="language of the answers (default: en)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    who = commands.add_parser("who", help="answer one topic or question")
+    who.add_argument("query", nargs="+", help="a topic or a question, e.g. trafficking")
+    ice = commands.add_parser("ice", help="one aspect of ICE's work")
+    ice.add_argument("aspect", help="mission, history, hsi, ero, opla, sevp, activities, ecosystem, priorities, "
+                                    "oversight, partnerships or summary")
+    commands.add_parser("run", help="run the Discord bot with DISCORD_TOKEN; without it, a console on stdin")
+    commands.add_parser("route", help="read queries on stdin, write one JSON resolution a line")
+    commands.add_parser("check", help="validate the knowledge table")
+    commands.add_parser("export", help="print the whole table as JSON")
+    sync = commands.add_parser("sync", help="sync the slash commands with Discord")
+    sync.add_argument("--guild", type=int, help="sync to one guild (instant) instead of globally")
+    sync.add_argument("--dry-run", action="store_true", help="print the commands as JSON; needs no token")
+    for sub in (who, ice, commands.choices["run"]):
+        sub.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help="language of the answers")
+    return parser
+
+
+def _who(router: Router, args: argparse.Namespace) -> int:
+    answer = router.ask(" ".join(args.query), args.lang)
+    print(render_text(answer))
+    return 0 if answer.status == "match" else 3
+
+
+def _ice(router: Router, args: argparse.Namespace) -> int:
+    answer = router.ice(args.aspect, args.lang)
+    if answer.status != "match":
+        print(f"Unknown aspect {args.aspect!r}. Known: {', '.join(router.knowledge.ice_aspects)}", file=sys.stderr)
+        return 2
+    print(render_text(answer))
+    return 0
+
+
+def _console(router: Router, args: argparse.Namespace) -> int:
+    run_console(router, sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty())
+    return 0
+
+
+def run_console(router: Router, lines: Iterable[str], out: TextIO, lang: str = "en", interactive: bool = False) -> None:
+    """Answer slash commands typed one a line, as the bot would answer them in Discord."""
+    help_text = CONSOLE_HELP.format(aspects=", ".join(router.knowledge.ice_aspects))
+    if interactive:
+        print("who-handles: no DISCORD_TOKEN set, answering here from the bundled table.", file=out)
+        print(help_text, file=out)
+        print("> ", end="", file=out, flush=True)
+    for line in lines:
+        reply = console_reply(router, line, lang, help_text)
+        if reply is not None:
+            print(reply, file=out)
+            print("", file=out)
+        if interactive:
+            print("> ", end="", file=out, flush=True)
+
+
+def console_reply(router: Router, line: str, lang: str, help_text: str) -> str | None:
+    text = line.strip()
+    if not text:
+        return None
+    command, _, rest = text.partition(" ")
+    command, rest = command.lower(), rest.strip()
+    if command in ("/who", "who"):
+        if not rest:
+            return "Tell me a topic, e.g. /who trafficking"
+        return render_text(router.ask(rest, lang))
+    if command in ("/ice", "ice"):
+        answer = router.ice(rest, lang)
+        if answer.status != "match":
+            return f"Pick an aspect: {', '.join(router.knowledge.ice_aspects)}"
+        return render_text(answer)
+    if command in ("/help", "help", "?"):
+        return help_text
+    return f"Unknown command {command[:40]!r}. Type /help for the list."
+
+
+def _route(router: Router, args: argparse.Namespace) -> int:
+    for line in sys.stdin:
+        query = line.rstrip("\n")
+        print(json.dumps(route_record(router, query), ensure_ascii=False), flush=False)
+    sys.stdout.flush()
+    return 0
+
+
+def route_record(router: Router, query: str) -> dict:
+    resolution = router.resolve(query)
+    # A miss names no topic: its candidates are only suggestions.
+    best = resolution.best if resolution.status != "none" else None
+    handler = best.handler if best else None
+    return {
+        "query": query,
+        "status": resolution.status,
+        "topic": best.topic if best else None,
+        "handler": handler,
+        "handler_chain": [agency.id for agency in router.knowledge.chain(handler)] if handler else [],
+        "score": best.score if best else 0.0,
+        "candidates": [{"topic": c.topic, "handler": c.handler, "score": c.score} for c in resolution.candidates],
+    }
+
+
+def _check(router: Router, args: argparse.Namespace) -> int:
+    knowledge = router.knowledge
+    aliases = sum(len(topic.aliases) for topic in knowledge.topics.values())
+    print(f"ok: {len(knowledge.agencies)} agencies, {len(knowledge.sources)} sources, "
+          f"{len(knowledge.topics)} topics, {aliases} aliases, {len(knowledge.ice_aspects)} /ice aspects "
+          f"in {knowledge.directory}")
+    return 0
+
+
+def _export(router: Router, args: argparse.Namespace) -> int:
+    print(json.dumps(export_table(router), ensure_ascii=False, indent=2))
+    return 0
+
+
+def export_table(router: Router) -> dict:
+    knowledge = router.knowledge
+    return {
+        "agencies": [{"id": a.id, "name": a.name, "parent": a.parent, "url": a.url}
+                     for a in knowledge.agencies.values()],
+        "sources": [{"id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url,
+                     "checked": s.checked.isoformat()} for s in knowledge.sources.values()],
+        "topics": [{"id": t.id, "title": t.title, "aliases": list(t.aliases), "handler": t.handler,
+                    "also": [{"agency": i.agency, "role": i.role} for i in t.also], "summary": t.summary,
+                    "citations": list(t.citations), "related": list(t.related)}
+                   for t in knowledge.topics.values()],
+        "ice_aspects": dict(knowledge.ice_aspects),
+    }
+
+
+def _run_discord() -> int:
+    try:
+        from bot.client import run_bot
+    except ImportError:
+        print("The Discord front end is not part of this build yet; unset DISCORD_TOKEN to use the console.",
+              file=sys.stderr)
+        return 1
+    return run_bot()
+
+
+def _sync(args: argparse.Namespace) -> int:
+    try:
+        from bot.client import sync_commands
+    except ImportError:
+        print("The Discord front end is not part of this build yet.", file=sys.stderr)
+        return 1
+    return sync_commands(guild_id=args.guild, dry_run=args.dry_run)
+
+
+COMMANDS = {
+    "who": _who,
+    "ice": _ice,
+    "run": _console,
+    "route": _route,
+    "check": _check,
+    "export": _export,
+}
+

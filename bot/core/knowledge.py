@@ -1,0 +1,493 @@
+"""The routing table: YAML files → one immutable, validated Knowledge.
+
+Every problem is collected (not just the first) and reported with file, line and field, because the people who
+edit these files are maintainers, not programmers, and one round trip per typo wastes their evening.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.core.text import normalise
+
+SUMMARY_LIMIT = 600
+ICE_ASPECTS = (
+    "mission", "history", "hsi", "ero", "opla", "sevp",
+    "activities", "ecosystem", "priorities", "oversight", "partnerships", "summary",
+)
+# Hosts we accept as official: government domains, Cornell LII for statutes, and official web archives of
+# government pages (the End of Term archives), because many agency pages survive only there.
+OFFICIAL_HOST_SUFFIXES = (".gov", ".mil")
+OFFICIAL_HOSTS = frozenset({
+    "law.cornell.edu", "www.law.cornell.edu",
+    "webarchive.library.unt.edu", "cybercemetery.unt.edu", "eot.us.archive.org",
+})
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MARKER_PATTERN = re.compile(r"\[(\d+)\]")
+COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    id: str
+    name: str
+    short: str
+    parent: str | None
+    url: str | None
+    colour: int | None
+    es_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    publisher: str
+    url: str
+    checked: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Involvement:
+    agency: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    title: str
+    handler: str
+    also: tuple[Involvement, ...]
+    aliases: tuple[str, ...]
+    keywords: tuple[str, ...]
+    summary: str
+    citations: tuple[str, ...]
+    related: tuple[str, ...]
+    checked: dt.date
+    translations: dict[str, Localized] = field(default_factory=dict, hash=False, compare=False)
+
+    def localized(self, lang: str | None) -> Localized:
+        """The title and summary in `lang`, falling back to English where no translation exists."""
+        return self.translations.get(lang or "en") or Localized(self.title, self.summary)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    agencies: dict[str, Agency]
+    sources: dict[str, Source]
+    topics: dict[str, Topic]
+    ice_aspects: dict[str, str]
+    directory: Path
+
+    def chain(self, agency_id: str) -> list[Agency]:
+        """The agency and its parents, innermost first: ice-hsi → [HSI, ICE, DHS]."""
+        chain = []
+        current: str | None = agency_id
+        while current is not None:
+            agency = self.agencies[current]
+            chain.append(agency)
+            current = agency.parent
+        return chain
+
+    def colour(self, agency_id: str) -> int | None:
+        return next((agency.colour for agency in self.chain(agency_id) if agency.colour is not None), None)
+
+    def topics_handled_by(self, agency_id: str) -> list[Topic]:
+        return [topic for topic in self.topics.values() if topic.handler == agency_id]
+
+    @property
+    def checked(self) -> dt.date:
+        """The newest date on which any fact of the table was checked."""
+        return max(topic.checked for topic in self.topics.values())
+
+    @property
+    def version(self) -> str:
+        return f"{self.checked.isoformat()}/{len(self.topics)}t"
+
+
+class KnowledgeError(Exception):
+    """The table failed validation; `problems` lists every one of them as 'file:line: field: message'."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the knowledge table:\n" + "\n".join(problems))
+
+
+def default_directory() -> Path:
+    """KNOWLEDGE_DIR if set; else the table inside the installed package, or the checkout's knowledge/."""
+    configured = os.environ.get("KNOWLEDGE_DIR")
+    if configured:
+        return Path(configured)
+    packaged = Path(__file__).resolve().parent.parent / "knowledge"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "knowledge"
+
+
+# --- YAML with line numbers ------------------------------------------------------------------------------------
+
+class _Node(dict):
+    """A mapping that remembers the line of each key, so errors can point at the field itself."""
+
+    line: int
+    key_lines: dict[str, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
+    mapping = _Node()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise yaml.MarkedYAMLError(
+                "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass
+class _Problems:
+    items: list[str] = field(default_factory=list)
+
+    def add(self, file: Path, line: int, where: str, message: str) -> None:
+        self.items.append(f"{file}:{line}: {where}: {message}")
+
+
+class _Reader:
+    """Reads one entry's fields with type checks, recording problems instead of raising."""
+
+    def __init__(self, problems: _Problems, file: Path, entry: _Node, kind: str):
+        self.problems, self.file, self.entry = problems, file, entry
+        ident = entry.get("id")
+        self.label = f"{kind} {ident!r}" if isinstance(ident, str) else kind
+
+    def line(self, key: str | None = None) -> int:
+        return self.entry.key_lines.get(key, self.entry.line) if key else self.entry.line
+
+    def problem(self, key: str | None, message: str) -> None:
+        where = f"{self.label}.{key}" if key else self.label
+        self.problems.add(self.file, self.line(key), where, message)
+
+    def text(self, key: str, required: bool = True) -> str | None:
+        value = self.entry.get(key)
+        if value is None:
+            if required:
+                self.problem(key, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(key, "must be non-empty text")
+            return None
+        return " ".join(value.split())
+
+    def ident(self, key: str = "id", required: bool = True) -> str | None:
+        value = self.text(key, required)
+        if value is not None and not ID_PATTERN.match(value):
+            self.problem(key, f"{value!r} must be lowercase letters, digits and single hyphens")
+            return None
+        return value
+
+    def texts(self, key: str, required: bool = True) -> tuple[str, ...]:
+        value = self.entry.get(key)
+        if value is None:
+            if required:
+                self.problem(key, "is required")
+            return ()
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            self.problem(key, "must be a list of non-empty texts")
+            return ()
+        return tuple(" ".join(item.split()) for item in value)
+
+    def date(self, key: str) -> dt.date:
+        value = self.entry.get(key)
+        if isinstance(value, dt.date):
+            return value
+        self.problem(key, "must be a date like 2026-11-24")
+        return dt.date.min
+
+    def unknown_fields(self, allowed: set[str]) -> None:
+        for key in self.entry:
+            if key not in allowed:
+                self.problem(key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
+
+
+def _read_yaml(path: Path, problems: _Problems) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        problems.add(path, 1, "file", f"cannot be read: {error}")
+        return None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        problems.add(path, line, "yaml", str(getattr(error, "problem", None) or error).strip())
+        return None
+
+
+def _entries(path: Path, key: str, problems: _Problems) -> Iterator[_Node]:
+    document = _read_yaml(path, problems)
+    if document is None:
+        return
+    if not isinstance(document, _Node) or not isinstance(document.get(key), list):
+        problems.add(path, getattr(document, "line", 1), key, f"the file must hold a top-level list '{key}:'")
+        return
+    for entry in document[key]:
+        if isinstance(entry, _Node):
+            yield entry
+        else:
+            problems.add(path, document.key_lines[key], key, "every entry must be a mapping of fields")
+
+
+def _official_url_problem(url: str) -> str | None:
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "must use https"
+    host = (parts.hostname or "").lower()
+    if host in OFFICIAL_HOSTS or host.endswith(OFFICIAL_HOST_SUFFIXES):
+        return None
+    return f"host {host!r} is not an official source (.gov, .mil, Cornell LII or an official web archive)"
+
+
+def _check_url(reader: _Reader, key: str, required: bool) -> str | None:
+    url = reader.text(key, required)
+    if url is not None and (problem := _official_url_problem(url)):
+        reader.problem(key, problem)
+    return url
+
+
+# --- loading ---------------------------------------------------------------------------------------------------
+
+def load_knowledge(directory: Path | str | None = None) -> Knowledge:
+    """Load and validate the whole table; raise KnowledgeError listing every problem."""
+    root = Path(directory) if directory is not None else default_directory()
+    problems = _Problems()
+    if not root.is_dir():
+        raise KnowledgeError([f"{root}:1: directory: the knowledge directory does not exist"])
+
+    agencies, agency_lines = _load_agencies(root / "agencies.yaml", problems)
+    sources = _load_sources(root / "sources.yaml", problems)
+    topic_files = sorted((root / "topics").glob("*.yaml"))
+    if not topic_files:
+        problems.add(root / "topics", 1, "topics", "no topic files (topics/*.yaml)")
+    topics = _load_topics(topic_files, agencies, sources, problems)
+    ice_aspects = _load_aspects(root / "aspects.yaml", topics, problems)
+    _check_agency_tree(agencies, agency_lines, problems)
+
+    if problems.items:
+        raise KnowledgeError(problems.items)
+    return Knowledge(agencies, sources, topics, ice_aspects, root)
+
+
+def _load_agencies(path: Path, problems: _Problems) -> tuple[dict[str, Agency], dict[str, tuple[Path, int]]]:
+    agencies: dict[str, Agency] = {}
+    lines: dict[str, tuple[Path, int]] = {}
+    for entry in _entries(path, "agencies", problems):
+        read = _Reader(problems, path, entry, "agency")
+        read.unknown_fields({"id", "name", "short", "parent", "url", "colour", "es_name"})
+        ident, name = read.ident(), read.text("name")
+        short = read.text("short", required=False) or name
+        parent = read.ident("parent", required=False)
+        url = _check_url(read, "url", required=False)
+        colour_text = read.text("colour", required=False)
+        colour = None
+        if colour_text is not None:
+            if COLOUR_PATTERN.match(colour_text):
+                colour = int(colour_text[1:], 16)
+            else:
+                read.problem("colour", f"{colour_text!r} must look like \"#1f5fa8\"")
+        if ident is None or name is None:
+            continue
+        if ident in agencies:
+            read.problem("id", f"duplicate agency id (first defined at line {lines[ident][1]})")
+            continue
+        agencies[ident] = Agency(ident, name, short or name, parent, url, colour, read.text("es_name", False))
+        lines[ident] = (path, read.line("parent"))
+    return agencies, lines
+
+
+def _check_agency_tree(agencies: dict[str, Agency], lines: dict[str, tuple[Path, int]], problems: _Problems) -> None:
+    for agency in agencies.values():
+        path, line = lines[agency.id]
+        if agency.parent is not None and agency.parent not in agencies:
+            problems.add(path, line, f"agency {agency.id!r}.parent", f"unknown agency {agency.parent!r}")
+            continue
+        seen = {agency.id}
+        current = agency.parent
+        while current is not None and current in agencies:
+            if current in seen:
+                problems.add(path, line, f"agency {agency.id!r}.parent", "the parents form a cycle")
+                break
+            seen.add(current)
+            current = agencies[current].parent
+
+
+def _load_sources(path: Path, problems: _Problems) -> dict[str, Source]:
+    sources: dict[str, Source] = {}
+    first_line: dict[str, int] = {}
+    for entry in _entries(path, "sources", problems):
+        read = _Reader(problems, path, entry, "source")
+        read.unknown_fields({"id", "title", "publisher", "url", "checked"})
+        ident, title, publisher = read.ident(), read.text("title"), read.text("publisher")
+        url, checked = _check_url(read, "url", required=True), read.date("checked")
+        if None in (ident, title, publisher, url):
+            continue
+        if ident in sources:
+            read.problem("id", f"duplicate source id (first defined at line {first_line[ident]})")
+            continue
+        sources[ident] = Source(ident, title, publisher, url, checked)
+        first_line[ident] = read.line()
+    return sources
+
+
+TOPIC_FIELDS = {"id", "title", "handler", "also", "aliases", "keywords", "summary", "citations", "related",
+                "checked", "es"}
+
+
+def _load_topics(
+    files: list[Path], agencies: dict[str, Agency], sources: dict[str, Source], problems: _Problems
+) -> dict[str, Topic]:
+    topics: dict[str, Topic] = {}
+    where_defined: dict[str, str] = {}
+    alias_owner: dict[str, tuple[str, str]] = {}
+    pending_related: list[tuple[_Reader, str, tuple[str, ...]]] = []
+
+    for path in files:
+        for entry in _entries(path, "topics", problems):
+            read = _Reader(problems, path, entry, "topic")
+            read.unknown_fields(TOPIC_FIELDS)
+            ident, title, handler = read.ident(), read.text("title"), read.ident("handler")
+            summary = read.text("summary")
+            aliases, keywords = read.texts("aliases"), read.texts("keywords", required=False)
+            citations, related = read.texts("citations"), read.texts("related", required=False)
+            checked = read.date("checked")
+            also = _read_involvement(read, agencies)
+            translations = _read_translations(read, citations)
+
+            if handler is not None and handler not in agencies:
+                read.problem("handler", f"unknown agency {handler!r}")
+            if not citations:
+                read.problem("citations", "a topic needs at least one citation")
+            for source_id in citations:
+                if source_id not in sources:
+                    read.problem("citations", f"unknown source {source_id!r}")
+            if summary is not None:
+                _check_summary(read, "summary", summary, citations)
+
+            if ident is None or title is None or handler is None or summary is None:
+                continue
+            if ident in topics:
+                read.problem("id", f"duplicate topic id (first defined at {where_defined[ident]})")
+                continue
+            for alias in (title, *aliases):
+                key = normalise(alias)
+                owner = alias_owner.get(key)
+                if owner and owner[0] != ident:
+                    read.problem("aliases", f"{alias!r} is already an alias of topic {owner[0]!r} ({owner[1]})")
+                elif not key:
+                    read.problem("aliases", f"{alias!r} has no letters or digits")
+                else:
+                    alias_owner[key] = (ident, f"{path}:{read.line('aliases')}")
+            topics[ident] = Topic(ident, title, handler, also, aliases, keywords, summary, citations, related,
+                                  checked, translations)
+            where_defined[ident] = f"{path}:{read.line()}"
+            pending_related.append((read, ident, related))
+
+    for read, ident, related in pending_related:
+        for other in related:
+            if other not in topics:
+                read.problem("related", f"unknown topic {other!r}")
+            elif other == ident:
+                read.problem("related", "a topic cannot be related to itself")
+    return topics
+
+
+def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Involvement, ...]:
+    value = read.entry.get("also")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        read.problem("also", "must be a list of {agency, role}")
+        return ()
+    involved = []
+    for item in value:
+        if not isinstance(item, dict) or not isinstance(item.get("agency"), str) or not isinstance(
+            item.get("role"), str
+        ):
+            read.problem("also", "every entry needs an agency id and a role sentence")
+            continue
+        if item["agency"] not in agencies:
+            read.problem("also", f"unknown agency {item['agency']!r}")
+            continue
+        involved.append(Involvement(item["agency"], " ".join(item["role"].split())))
+    return tuple(involved)
+
+
+def _read_translations(read: _Reader, citations: tuple[str, ...]) -> dict[str, Localized]:
+    value = read.entry.get("es")
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value[k].strip()
+                                              for k in ("title", "summary")):
+        read.problem("es", "needs a title and a summary")
+        return {}
+    summary = " ".join(value["summary"].split())
+    _check_summary(read, "es", summary, citations)
+    return {"es": Localized(" ".join(value["title"].split()), summary)}
+
+
+def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, ...]) -> None:
+    if len(summary) > SUMMARY_LIMIT:
+        read.problem(key, f"summary has {len(summary)} characters; the limit is {SUMMARY_LIMIT}")
+    markers = [int(number) for number in MARKER_PATTERN.findall(summary)]
+    if not markers:
+        read.problem(key, "summary cites nothing: add markers like [1] for its citations")
+    for number in markers:
+        if not 1 <= number <= len(citations):
+            read.problem(key, f"marker [{number}] has no matching entry in citations")
+
+
+def _load_aspects(path: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, str]:
+    document = _read_yaml(path, problems)
+    if document is None:
+        return {}
+    aspects = document.get("ice_aspects") if isinstance(document, _Node) else None
+    if not isinstance(aspects, _Node):
+        problems.add(path, 1, "ice_aspects", "the file must hold a mapping 'ice_aspects:'")
+        return {}
+    for aspect, topic_id in aspects.items():
+        line = aspects.key_lines.get(aspect, aspects.line)
+        if aspect not in ICE_ASPECTS:
+            problems.add(path, line, f"ice_aspects.{aspect}", f"unknown aspect (known: {', '.join(ICE_ASPECTS)})")
+        elif topic_id not in topics:
+            problems.add(path, line, f"ice_aspects.{aspect}", f"unknown topic {topic_id!r}")
+    for aspect in ICE_ASPECTS:
+        if aspect not in aspects:
+            problems.add(path, aspects.line, f"ice_aspects.{aspect}", "is missing")
+    return {aspect: aspects[aspect] for aspect in ICE_ASPECTS if aspects.get(aspect) in topics}

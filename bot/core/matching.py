@@ -1,0 +1,279 @@
+"""Match what a person typed to a topic of the routing table.
+
+People type a keyword ("287g"), a misspelling ("trafficing"), Spanish ("trata de personas") or a whole anxious
+sentence ("they took my uncle this morning, which jail is he in"). The matcher tries, in order:
+
+1. an exact alias, after normalising and dropping filler words ("who handles human trafficking?");
+2. weighted terms: every word of a topic's title, aliases and keywords is a term, weighted by how specific it is
+   (inverse document frequency over topics); a query word matches a term exactly or, when it is long enough, by
+   edit similarity (typos). A topic scores the share of the query's weight it explains, with a bonus for whole
+   phrases ("never leave", "which jail").
+
+Unknown words count against a topic, which is what keeps "ice skating rink hours" out: "ice" explains little of
+that sentence. The thresholds below are named and tuned on tests/eval/queries.yaml (see tests/test_eval.py).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from bot.core.text import normalise, split_letters_digits, squash
+
+Status = Literal["match", "ambiguous", "none"]
+
+# --- tuned on the evaluation set (tests/eval/queries.yaml); change them only with `./dev bench` figures --------
+MATCH_SCORE = 45.0          # share of the query (0-100) a topic must explain to be a confident answer
+MIN_EVIDENCE = 1.5          # and the absolute weight of what it explains (one specific word is ~3)
+SUGGEST_SCORE = 20.0        # below a match, candidates above this are offered as "did you mean"
+AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the best makes the answer ambiguous
+FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
+FUZZY_MIN_LENGTH = 4        # shorter words must match exactly: "ero" is not a typo of "ear"
+UNKNOWN_WEIGHT = 1.6        # weight of a word the table does not know at all
+GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
+PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
+MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
+MAX_CANDIDATES = 5
+SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
+
+GENERIC_TERMS = frozenset({
+    "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
+    "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",
+    "states", "unidos", "estados", "america", "american", "law", "ley", "help", "ayuda", "question",
+})
+
+STOPWORDS = frozenset("""
+a about after again all am an and any are as at be because been before being but by can cant could did didnt
+do does doesnt doing dont for from get gets getting go going got had has have having he her here hers him his how
+i id if im in into is isnt it its ive just know let like me might more most must my need needs no not now of off
+on once one only or other our out over own please really right said say says see she should so some someone
+something still such tell than thank thanks that thats the their them then there these they theyre thing this those
+to too under until up us very want wants was we were what whats when where which while who whom whose why will
+with would you your yours handles handle handled deals deal responsible charge in-charge
+el la los las lo le les un una unos unas de del al a y o u que quien quienes donde como cuando cual cuales por
+para con sin se su sus mi mis tu tus es son esta estan esto eso ese esa hay me te nos en ya muy mas pero si no
+yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre
+""".split()) - {"us"}
+
+
+def stem(word: str) -> str:
+    """A light English/Spanish plural and tense stripper; misspellings are left to fuzzy matching."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, replacement in (("ies", "y"), ("ones", "on"), ("ches", "ch"), ("shes", "sh"), ("sses", "ss"),
+                                ("xes", "x"), ("ing", ""), ("ed", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + replacement
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_words(normalised: str) -> list[str]:
+    return [word for word in normalised.split() if word not in STOPWORDS]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """What the matcher needs of a topic: its id, handler, the names people use for it, and its keywords."""
+
+    id: str
+    handler: str
+    names: tuple[str, ...]
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    topic: str
+    handler: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    query: str
+    status: Status
+    candidates: tuple[Candidate, ...] = ()
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(slots=True)
+class _Tally:
+    explained: float = 0.0
+    terms: dict[int, float] = field(default_factory=dict)
+
+
+class Matcher:
+    """An index over the table's names and keywords, built once; `resolve` and `suggest` only read it."""
+
+    def __init__(self, entries: Iterable[Entry]):
+        self.entries = {entry.id: entry for entry in entries}
+        self._exact: dict[str, str] = {}
+        self._topic_terms: dict[str, set[str]] = defaultdict(set)
+        self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._names: list[tuple[str, str]] = []       # (normalised name, topic id), sorted, for prefix search
+        self._word_starts: dict[str, set[str]] = defaultdict(set)
+
+        for entry in self.entries.values():
+            for name in entry.names:
+                self._index_exact(normalise(name), entry.id)
+            for text in (*entry.names, *entry.keywords):
+                words = tuple(stem(word) for word in content_words(split_letters_digits(normalise(text))))
+                self._topic_terms[entry.id].update(words)
+                if len(words) > 1:
+                    self._phrases[words[0]].append((words, entry.id))
+            for name in entry.names:
+                key = normalise(name)
+                self._names.append((key, entry.id))
+                for word in key.split():
+                    self._word_starts[word].add(entry.id)
+        self._names.sort()
+
+        topic_count = max(len(self.entries), 1)
+        postings: dict[str, list[str]] = defaultdict(list)
+        for topic_id, terms in self._topic_terms.items():
+            for term in terms:
+                postings[term].append(topic_id)
+        self._postings = {term: tuple(topics) for term, topics in postings.items()}
+        self._weight = {
+            term: math.log(1 + topic_count / len(topics)) * (GENERIC_FACTOR if term in GENERIC_TERMS else 1.0)
+            for term, topics in self._postings.items()
+        }
+        self._fuzzy_vocabulary = sorted(term for term in self._postings if len(term) >= FUZZY_MIN_LENGTH)
+        self._word_start_keys = sorted(self._word_starts)
+
+    def _index_exact(self, key: str, topic_id: str) -> None:
+        for form in (key, " ".join(content_words(key)), squash(key)):
+            if form:
+                self._exact.setdefault(form, topic_id)
+
+    # --- resolve -----------------------------------------------------------------------------------------------
+
+    def resolve(self, query: str) -> Resolution:
+        key = normalise(query)
+        if not key:
+            return Resolution(query, "none")
+        exact = self._exact_match(key)
+        if exact is not None:
+            entry = self.entries[exact]
+            return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
+        ranked = self._rank(key)
+        return self._decide(query, ranked)
+
+    def _exact_match(self, key: str) -> str | None:
+        for form in (key, " ".join(content_words(key)), squash(key)):
+            topic_id = self._exact.get(form)
+            if topic_id is not None:
+                return topic_id
+        return None
+
+    def _rank(self, key: str) -> list[tuple[float, float, str]]:
+        words = [stem(word) for word in content_words(split_letters_digits(key))][:MAX_QUERY_TOKENS]
+        if not words:
+            return []
+        total = 0.0
+        tallies: dict[str, _Tally] = defaultdict(_Tally)
+        for position, word in enumerate(words):
+            matches = self._term_matches(word)
+            if not matches:
+                total += UNKNOWN_WEIGHT
+                continue
+            word_weight = max(self._weight[term] * similarity for term, similarity in matches)
+            total += word_weight
+            for term, similarity in matches:
+                gained = self._weight[term] * similarity
+                for topic_id in self._postings[term]:
+                    tally = tallies[topic_id]
+                    if gained > tally.terms.get(position, 0.0):
+                        tally.explained += gained - tally.terms.get(position, 0.0)
+                        tally.terms[position] = gained
+        for start, word in enumerate(words):
+            for phrase, topic_id in self._phrases.get(word, ()):
+                if tuple(words[start: start + len(phrase)]) == phrase:
+                    bonus = PHRASE_BONUS * sum(self._weight.get(term, 0.0) for term in phrase)
+                    tallies[topic_id].explained += bonus
+                    total += bonus / 2
+        ranked = [
+            (min(100.0, 100.0 * tally.explained / total), tally.explained, topic_id)
+            for topic_id, tally in tallies.items()
+        ]
+        ranked.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        return ranked
+
+    def _term_matches(self, word: str) -> list[tuple[str, float]]:
+        if word in self._postings:
+            return [(word, 1.0)]
+        if len(word) < FUZZY_MIN_LENGTH or not word.isalpha():
+            return []
+        found = process.extract(
+            word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_TOKEN_CUTOFF, limit=2
+        )
+        return [(term, score / 100.0) for term, score, _ in found]
+
+    def _decide(self, query: str, ranked: list[tuple[float, float, str]]) -> Resolution:
+        candidates = tuple(
+            Candidate(topic_id, self.entries[topic_id].handler, round(score, 1))
+            for score, _, topic_id in ranked[:MAX_CANDIDATES]
+            if score >= SUGGEST_SCORE
+        )
+        if not candidates:
+            return Resolution(query, "none")
+        best_score, best_evidence, _ = ranked[0]
+        if best_score < MATCH_SCORE or best_evidence < MIN_EVIDENCE:
+            return Resolution(query, "none", candidates)
+        best = candidates[0]
+        rivals = [c for c in candidates[1:] if c.handler != best.handler and c.score >= best.score - AMBIGUITY_MARGIN]
+        if rivals:
+            close = tuple(c for c in candidates if c.score >= best.score - AMBIGUITY_MARGIN)
+            return Resolution(query, "ambiguous", close)
+        return Resolution(query, "match", candidates)
+
+    # --- suggest -----------------------------------------------------------------------------------------------
+
+    def suggest(self, prefix: str, limit: int = SUGGEST_LIMIT) -> list[str]:
+        """Topic ids for autocomplete, best first: names starting with the text, then words starting with its
+        last word, then whatever `resolve` ranks. Cheap enough to run on every keystroke."""
+        key = normalise(prefix)
+        chosen: dict[str, None] = {}
+
+        def take(topic_ids: Iterable[str]) -> bool:
+            for topic_id in topic_ids:
+                chosen.setdefault(topic_id)
+                if len(chosen) >= limit:
+                    return True
+            return False
+
+        if not key:
+            take(self.entries)
+            return list(chosen)
+        if take(self._names_starting(key)):
+            return list(chosen)
+        last = key.rsplit(" ", 1)[-1]
+        start = bisect_left(self._word_start_keys, last)
+        for word in self._word_start_keys[start:]:
+            if not word.startswith(last):
+                break
+            if take(sorted(self._word_starts[word])):
+                return list(chosen)
+        take(topic_id for _, _, topic_id in self._rank(key) if topic_id not in chosen)
+        return list(chosen)
+
+    def _names_starting(self, key: str) -> list[str]:
+        """Topics with a name that starts with `key`, the closest (shortest) name first."""
+        start = bisect_left(self._names, (key, ""))
+        found = []
+        for name, topic_id in self._names[start:]:
+            if not name.startswith(key):
+                break
+            found.append((len(name), topic_id))
+        return [topic_id for _, topic_id in sorted(found)]

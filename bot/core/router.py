@@ -1,0 +1,61 @@
+"""The core's front door: one loaded table and its index, answering queries as Answers.
+
+A front end holds one Router. A reload builds a whole new Router and swaps the reference, so every request sees
+the old table or the new one, never half of each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.core.answers import Answer, TopicRef, answer_resolution, answer_topic, topic_ref
+from bot.core.knowledge import Knowledge, Topic, load_knowledge
+from bot.core.matching import Entry, Matcher, Resolution
+
+
+@dataclass(frozen=True)
+class Router:
+    knowledge: Knowledge
+    matcher: Matcher
+
+    @classmethod
+    def load(cls, directory: Path | str | None = None) -> Router:
+        return cls.build(load_knowledge(directory))
+
+    @classmethod
+    def build(cls, knowledge: Knowledge) -> Router:
+        entries = (
+            Entry(topic.id, topic.handler, (topic.title, *topic.aliases, *_translated_titles(topic)), topic.keywords)
+            for topic in knowledge.topics.values()
+        )
+        return cls(knowledge, Matcher(entries))
+
+    def resolve(self, query: str) -> Resolution:
+        return self.matcher.resolve(query)
+
+    def ask(self, query: str, lang: str = "en") -> Answer:
+        return answer_resolution(self.knowledge, self.matcher.resolve(query), lang)
+
+    def topic(self, topic_id: str, lang: str = "en") -> Answer | None:
+        if topic_id not in self.knowledge.topics:
+            return None
+        return answer_topic(self.knowledge, topic_id, lang)
+
+    def ice(self, aspect: str, lang: str = "en") -> Answer:
+        topic_id = self.knowledge.ice_aspects.get(aspect.strip().casefold())
+        if topic_id is None:
+            aspects = self.knowledge.ice_aspects.values()
+            return Answer(query=aspect, status="none", lang=lang,
+                          choices=tuple(topic_ref(self.knowledge, t, lang) for t in aspects))
+        return answer_topic(self.knowledge, topic_id, lang, query=aspect)
+
+    def suggest(self, prefix: str, limit: int = 25) -> list[str]:
+        return self.matcher.suggest(prefix, limit)
+
+    def suggest_refs(self, prefix: str, lang: str = "en", limit: int = 25) -> list[TopicRef]:
+        return [topic_ref(self.knowledge, topic_id, lang) for topic_id in self.matcher.suggest(prefix, limit)]
+
+
+def _translated_titles(topic: Topic) -> tuple[str, ...]:
+    return tuple(text.title for text in topic.translations.values())
