@@ -174,6 +174,13 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 @dataclass
 class _Problems:
     items: list[str] = field(default_factory=list)
+    # Files that failed to parse: references into them are not reported again as "unknown", which would bury
+    # the one real problem under its echoes.
+    unreadable: set[str] = field(default_factory=set)
+
+    def knows(self, part: str) -> bool:
+        """False when a file whose path contains `part` could not be read."""
+        return not any(part in name for name in self.unreadable)
 
     def add(self, file: Path, line: int, where: str, message: str) -> None:
         self.items.append(f"{file}:{line}: {where}: {message}")
@@ -236,27 +243,34 @@ class _Reader:
                 self.problem(key, f"unknown field (allowed: {', '.join(sorted(allowed))})")
 
 
+class _Unreadable:
+    """Stands for a file that could not be read or parsed (already reported)."""
+
+
 def _read_yaml(path: Path, problems: _Problems) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         problems.add(path, 1, "file", f"cannot be read: {error}")
-        return None
+        problems.unreadable.add(path.as_posix())
+        return _Unreadable()
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problems.add(path, line, "yaml", str(getattr(error, "problem", None) or error).strip())
-        return None
+        problems.unreadable.add(path.as_posix())
+        return _Unreadable()
 
 
 def _entries(path: Path, key: str, problems: _Problems) -> Iterator[_Node]:
     document = _read_yaml(path, problems)
-    if document is None:
+    if isinstance(document, _Unreadable):
         return
     if not isinstance(document, _Node) or not isinstance(document.get(key), list):
         problems.add(path, getattr(document, "line", 1), key, f"the file must hold a top-level list '{key}:'")
+        problems.unreadable.add(path.as_posix())
         return
     for entry in document[key]:
         if isinstance(entry, _Node):
@@ -390,12 +404,12 @@ def _load_topics(
             also = _read_involvement(read, agencies)
             translations = _read_translations(read, citations)
 
-            if handler is not None and handler not in agencies:
+            if handler is not None and handler not in agencies and problems.knows("/agencies.yaml"):
                 read.problem("handler", f"unknown agency {handler!r}")
             if not citations:
                 read.problem("citations", "a topic needs at least one citation")
             for source_id in citations:
-                if source_id not in sources:
+                if source_id not in sources and problems.knows("/sources.yaml"):
                     read.problem("citations", f"unknown source {source_id!r}")
             if summary is not None:
                 _check_summary(read, "summary", summary, citations)
@@ -421,7 +435,7 @@ def _load_topics(
 
     for read, ident, related in pending_related:
         for other in related:
-            if other not in topics:
+            if other not in topics and problems.knows("/topics/"):
                 read.problem("related", f"unknown topic {other!r}")
             elif other == ident:
                 read.problem("related", "a topic cannot be related to itself")
@@ -443,7 +457,8 @@ def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Invol
             read.problem("also", "every entry needs an agency id and a role sentence")
             continue
         if item["agency"] not in agencies:
-            read.problem("also", f"unknown agency {item['agency']!r}")
+            if read.problems.knows("/agencies.yaml"):
+                read.problem("also", f"unknown agency {item['agency']!r}")
             continue
         involved.append(Involvement(item["agency"], " ".join(item["role"].split())))
     return tuple(involved)
@@ -475,7 +490,7 @@ def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, 
 
 def _load_aspects(path: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, str]:
     document = _read_yaml(path, problems)
-    if document is None:
+    if isinstance(document, _Unreadable):
         return {}
     aspects = document.get("ice_aspects") if isinstance(document, _Node) else None
     if not isinstance(aspects, _Node):
@@ -485,7 +500,7 @@ def _load_aspects(path: Path, topics: dict[str, Topic], problems: _Problems) -> 
         line = aspects.key_lines.get(aspect, aspects.line)
         if aspect not in ICE_ASPECTS:
             problems.add(path, line, f"ice_aspects.{aspect}", f"unknown aspect (known: {', '.join(ICE_ASPECTS)})")
-        elif topic_id not in topics:
+        elif topic_id not in topics and problems.knows("/topics/"):
             problems.add(path, line, f"ice_aspects.{aspect}", f"unknown topic {topic_id!r}")
     for aspect in ICE_ASPECTS:
         if aspect not in aspects:

@@ -34,11 +34,14 @@ MIN_EVIDENCE = 1.5          # and the absolute weight of what it explains (one s
 SUGGEST_SCORE = 20.0        # below a match, candidates above this are offered as "did you mean"
 AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the best makes the answer ambiguous
 FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
+FUZZY_SHORT_CUTOFF = 75.0   # the same for words of 4-5 letters, where one wrong letter already costs 20-25
 FUZZY_MIN_LENGTH = 4        # shorter words must match exactly: "ero" is not a typo of "ear"
 UNKNOWN_WEIGHT = 1.6        # weight of a word the table does not know at all
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
 MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
+RERANK_DEPTH = 16           # how many of the best term scores are re-scored against whole names
+NAME_WEIGHT = 0.3           # share of the final score that comes from the closest whole name (edit similarity)
 MAX_CANDIDATES = 5
 SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 
@@ -54,12 +57,12 @@ do does doesnt doing dont for from get gets getting go going got had has have ha
 i id if im in into is isnt it its ive just know let like me might more most must my need needs no not now of off
 on once one only or other our out over own please really right said say says see she should so some someone
 something still such tell than thank thanks that thats the their them then there these they theyre thing this those
-to too under until up us very want wants was we were what whats when where which while who whom whose why will
-with would you your yours handles handle handled deals deal responsible charge in-charge
+to too under until up very want wants was we were what whats when where which while who whom whose why will
+with would you your yours handles handle handled deals deal responsible charge
 el la los las lo le les un una unos unas de del al a y o u que quien quienes donde como cuando cual cuales por
 para con sin se su sus mi mis tu tus es son esta estan esto eso ese esa hay me te nos en ya muy mas pero si no
 yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre
-""".split()) - {"us"}
+""".split())
 
 
 def stem(word: str) -> str:
@@ -122,6 +125,7 @@ class Matcher:
         self._topic_terms: dict[str, set[str]] = defaultdict(set)
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         self._names: list[tuple[str, str]] = []       # (normalised name, topic id), sorted, for prefix search
+        self._content_names: dict[str, list[str]] = defaultdict(list)
         self._word_starts: dict[str, set[str]] = defaultdict(set)
 
         for entry in self.entries.values():
@@ -135,6 +139,7 @@ class Matcher:
             for name in entry.names:
                 key = normalise(name)
                 self._names.append((key, entry.id))
+                self._content_names[entry.id].append(" ".join(content_words(key)) or key)
                 for word in key.split():
                     self._word_starts[word].add(entry.id)
         self._names.sort()
@@ -208,16 +213,29 @@ class Matcher:
             for topic_id, tally in tallies.items()
         ]
         ranked.sort(key=lambda item: (-item[0], -item[1], item[2]))
-        return ranked
+        return self._rerank(" ".join(words), ranked)
+
+    def _rerank(self, query: str, ranked: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+        """Blend in how close the query is to a topic's nearest whole name: it separates topics that share the
+        query's words, and rescues a query whose only distinctive word is misspelt beyond the term cutoff."""
+        head = [
+            ((1 - NAME_WEIGHT) * score + NAME_WEIGHT * self._name_similarity(query, topic_id), evidence, topic_id)
+            for score, evidence, topic_id in ranked[:RERANK_DEPTH]
+        ]
+        head.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        return head
+
+    def _name_similarity(self, query: str, topic_id: str) -> float:
+        found = process.extractOne(query, self._content_names[topic_id], scorer=fuzz.token_sort_ratio)
+        return found[1] if found else 0.0
 
     def _term_matches(self, word: str) -> list[tuple[str, float]]:
         if word in self._postings:
             return [(word, 1.0)]
         if len(word) < FUZZY_MIN_LENGTH or not word.isalpha():
             return []
-        found = process.extract(
-            word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_TOKEN_CUTOFF, limit=2
-        )
+        cutoff = FUZZY_SHORT_CUTOFF if len(word) <= 5 else FUZZY_TOKEN_CUTOFF
+        found = process.extract(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
         return [(term, score / 100.0) for term, score, _ in found]
 
     def _decide(self, query: str, ranked: list[tuple[float, float, str]]) -> Resolution:

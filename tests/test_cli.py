@@ -1,0 +1,102 @@
+"""The terminal front end, run as people and scripts run it: a real process, stdin in, stdout out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "mini"
+
+
+def who_handles(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "KNOWLEDGE_DIR")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True, timeout=60,
+        env=environment, cwd=ROOT,
+    )
+
+
+def test_who_prints_handler_chain_sources_and_disclaimer():
+    result = who_handles("who", "trafficking")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Homeland Security Investigations (DHS › ICE › HSI)" in out
+    assert "[1] " in out and "https://" in out
+    assert "General information, not legal advice." in out
+    assert "Checked 20" in out
+
+
+def test_who_miss_prints_suggestions_and_exits_3():
+    result = who_handles("who", "ice skating rink hours")
+    assert result.returncode == 3
+    assert "does not cover" in result.stdout
+
+
+def test_ice_aspect_and_unknown_aspect():
+    assert "Enforcement and Removal Operations" in who_handles("ice", "ero").stdout
+    unknown = who_handles("ice", "nonsense")
+    assert unknown.returncode == 2 and "mission" in unknown.stderr
+
+
+def test_run_console_answers_each_line_and_exits_0_at_eof():
+    lines = "/who trafficking\n/ice mission\n\n/who\n/bogus\n/who " + "x" * 20000 + "\n/who @everyone\n"
+    result = who_handles("run", stdin=lines)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("General information, not legal advice.") >= 2
+    assert "Tell me a topic" in result.stdout
+    assert "Unknown command" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_route_writes_one_json_line_per_query_in_order():
+    queries = ["trafficking", "", "ice skating rink hours", "asylum", "ＴＲＡＦＦＩＣＫＩＮＧ"]
+    result = who_handles("route", stdin="\n".join(queries) + "\n")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["query"] for r in records] == queries
+    assert set(records[0]) >= {"query", "status", "topic", "handler", "handler_chain", "score", "candidates"}
+    assert records[0]["status"] == "match" and records[0]["handler"] == "ice-hsi"
+    assert records[0]["handler_chain"] == ["ice-hsi", "ice", "dhs"]
+    assert records[1]["status"] == "none" and records[1]["topic"] is None
+    assert records[2]["status"] == "none"
+    assert records[4]["handler"] == "ice-hsi"
+    for record in records:
+        assert record["status"] in ("match", "ambiguous", "none")
+        if record["status"] == "ambiguous":
+            assert record["topic"] == record["candidates"][0]["topic"]
+
+
+def test_check_ok_and_broken(tmp_path: Path):
+    ok = who_handles("check")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok:")
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name in ("agencies.yaml", "sources.yaml", "aspects.yaml"):
+        (broken / name).write_text((FIXTURE / name).read_text())
+    (broken / "topics").mkdir()
+    (broken / "topics" / "x.yaml").write_text("topics:\n  - id: a\n    title: [unclosed\n")
+    result = who_handles("check", KNOWLEDGE_DIR=str(broken))
+    assert result.returncode == 1
+    assert f"{broken / 'topics' / 'x.yaml'}:4: yaml:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_export_has_the_documented_shape():
+    table = json.loads(who_handles("export").stdout)
+    assert set(table) == {"agencies", "sources", "topics", "ice_aspects"}
+    assert set(table["agencies"][0]) == {"id", "name", "parent", "url"}
+    assert set(table["sources"][0]) == {"id", "title", "publisher", "url", "checked"}
+    assert set(table["topics"][0]) == {"id", "title", "aliases", "handler", "also", "summary", "citations", "related"}
+    assert len(table["ice_aspects"]) == 12
+
+
+@pytest.mark.parametrize("lang_args", [("--lang", "es", "who", "trata de personas"), ("who", "trata", "--lang", "es")])
+def test_spanish_answers(lang_args: tuple[str, ...]):
+    result = who_handles(*lang_args, KNOWLEDGE_DIR=str(FIXTURE))
+    assert "Información general, no asesoría legal." in result.stdout or "¿Quiso decir" in result.stdout

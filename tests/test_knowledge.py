@@ -1,0 +1,156 @@
+"""The loader accepts the real table and refuses broken ones, naming file, line and field for every problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.core.knowledge import ICE_ASPECTS, SUMMARY_LIMIT, KnowledgeError, load_knowledge
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini"
+REPO_KNOWLEDGE = Path(__file__).parent.parent / "knowledge"
+REQUIRED_AGENCIES = {
+    "dhs": None, "ice": "dhs", "ice-hsi": "ice", "ice-ero": "ice", "ice-opla": "ice", "ice-sevp": "ice",
+    "ice-opr": "ice", "cbp": "dhs", "cbp-ofo": "cbp", "cbp-usbp": "cbp", "uscis": "dhs", "dhs-oig": "dhs",
+    "dhs-crcl": "dhs", "dhs-oido": "dhs", "tsa": "dhs", "uscg": "dhs", "usss": "dhs", "state-dept": None,
+    "doj": None, "doj-eoir": "doj", "doj-fbi": "doj", "doj-dea": "doj", "doj-atf": "doj", "hhs-orr": "*",
+}
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    """A writable copy of the fixture table, to break on purpose."""
+    target = tmp_path / "table"
+    shutil.copytree(FIXTURE, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture changed: {old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems_of(directory: Path) -> list[str]:
+    with pytest.raises(KnowledgeError) as caught:
+        load_knowledge(directory)
+    return caught.value.problems
+
+
+def test_real_table_loads_with_required_agencies_and_aspects():
+    knowledge = load_knowledge(REPO_KNOWLEDGE)
+    for agency_id, parent in REQUIRED_AGENCIES.items():
+        assert agency_id in knowledge.agencies, agency_id
+        if parent != "*":
+            assert knowledge.agencies[agency_id].parent == parent, agency_id
+    assert set(knowledge.ice_aspects) == set(ICE_ASPECTS)
+    assert len(knowledge.topics) >= 45
+
+
+def test_real_table_topics_are_cited_and_short():
+    knowledge = load_knowledge(REPO_KNOWLEDGE)
+    for topic in knowledge.topics.values():
+        assert topic.citations, topic.id
+        assert len(topic.summary) <= SUMMARY_LIMIT, topic.id
+        assert "[1]" in topic.summary, topic.id
+        assert topic.aliases, topic.id
+        for number in range(1, len(topic.citations) + 1):
+            assert f"[{number}]" in topic.summary, f"{topic.id} cites {topic.citations[number - 1]} without a marker"
+    for source in knowledge.sources.values():
+        assert source.url.startswith("https://"), source.id
+
+
+def test_real_table_every_source_is_cited():
+    knowledge = load_knowledge(REPO_KNOWLEDGE)
+    cited = {source for topic in knowledge.topics.values() for source in topic.citations}
+    assert set(knowledge.sources) - cited == set()
+
+
+def test_fixture_loads():
+    knowledge = load_knowledge(FIXTURE)
+    assert [agency.short for agency in knowledge.chain("ice-hsi")] == ["HSI", "ICE", "DHS"]
+    assert knowledge.colour("ice-hsi") == 0x112E51
+    assert knowledge.topics["human-trafficking"].localized("es").title == "Trata de personas"
+    assert knowledge.topics["detention"].localized("es").title == "Immigration detention"
+
+
+def test_malformed_yaml_names_file_and_line(table: Path):
+    edit(table / "topics" / "main.yaml", "    handler: ice-hsi", "    handler: [ice-hsi")
+    problems = problems_of(table)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{table / 'topics' / 'main.yaml'}:")
+    assert ": yaml: " in problems[0]
+
+
+def test_every_problem_is_reported_at_once(table: Path):
+    topics = table / "topics" / "main.yaml"
+    edit(topics, "handler: ice-hsi", "handler: ice-nope")
+    edit(topics, "citations: [ice-ero-about]\n    related: [human-trafficking]",
+         "citations: [nowhere]\n    related: [ghost]")
+    edit(table / "sources.yaml", "https://www.ice.gov/about-ice/ero", "http://www.ice.gov/about-ice/ero")
+    edit(table / "agencies.yaml", "parent: dhs", "parent: nobody")
+    problems = "\n".join(problems_of(table))
+    assert f"{topics}:11: topic 'human-trafficking'.handler: unknown agency 'ice-nope'" in problems
+    assert "topic 'detention'.citations: unknown source 'nowhere'" in problems
+    assert "topic 'detention'.related: unknown topic 'ghost'" in problems
+    assert f"{table / 'sources.yaml'}:10: source 'ice-ero-about'.url: must use https" in problems
+    assert "agency 'ice'.parent: unknown agency 'nobody'" in problems
+
+
+def test_duplicate_ids_and_aliases(table: Path):
+    edit(table / "topics" / "main.yaml", "aliases: [detention, detention center, detencion]",
+         "aliases: [detention, Trata de Personas!, detención]")
+    edit(table / "sources.yaml", "id: ice-ero-about", "id: ice-human-trafficking")
+    problems = "\n".join(problems_of(table))
+    assert "'Trata de Personas!' is already an alias of topic 'human-trafficking'" in problems
+    assert "source 'ice-human-trafficking'.id: duplicate source id" in problems
+
+
+def test_unofficial_host_and_missing_citation(table: Path):
+    edit(table / "sources.yaml", "https://www.ice.gov/factsheets/human-trafficking", "https://example.com/ice")
+    edit(table / "topics" / "main.yaml", "    citations: [ice-human-trafficking]\n", "")
+    problems = "\n".join(problems_of(table))
+    assert "host 'example.com' is not an official source" in problems
+    assert "topic 'human-trafficking'.citations: is required" in problems
+    assert "marker [1] has no matching entry in citations" in problems
+
+
+def test_summary_limit_and_missing_marker(table: Path):
+    long = "word " * 130 + "[1]"
+    edit(table / "topics" / "main.yaml", "summary: ERO manages detention, bond and removal [1].", f"summary: {long}")
+    edit(table / "topics" / "main.yaml", "summary: ICE enforces laws against cross-border crime and illegal "
+         "immigration [1].", "summary: ICE enforces laws.")
+    problems = "\n".join(problems_of(table))
+    assert "summary has 653 characters; the limit is 600" in problems
+    assert "topic 'ice-mission'.summary: summary cites nothing" in problems
+
+
+def test_aspects_missing_and_unknown(table: Path):
+    edit(table / "aspects.yaml", "  summary: ice-mission\n", "  summry: ice-mission\n")
+    edit(table / "aspects.yaml", "hsi: human-trafficking", "hsi: hsi-topic")
+    problems = "\n".join(problems_of(table))
+    assert "ice_aspects.summry: unknown aspect" in problems
+    assert "ice_aspects.summary: is missing" in problems
+    assert "ice_aspects.hsi: unknown topic 'hsi-topic'" in problems
+
+
+def test_agency_cycle_and_unknown_field(table: Path):
+    edit(table / "agencies.yaml", "short: DHS", "short: DHS\n    parent: ice-hsi")
+    edit(table / "topics" / "main.yaml", "title: ICE's mission", "title: ICE's mission\n    summery: typo")
+    problems = "\n".join(problems_of(table))
+    assert "the parents form a cycle" in problems
+    assert "topic 'ice-mission'.summery: unknown field" in problems
+
+
+def test_missing_directory_and_empty_file(tmp_path: Path, table: Path):
+    assert "does not exist" in problems_of(tmp_path / "nowhere")[0]
+    (table / "sources.yaml").write_text("", encoding="utf-8")
+    problems = "\n".join(problems_of(table))
+    assert "sources: the file must hold a top-level list 'sources:'" in problems
+
+
+def test_knowledge_dir_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("KNOWLEDGE_DIR", str(FIXTURE))
+    assert len(load_knowledge().topics) == 3

@@ -1,0 +1,113 @@
+"""The matcher: exact aliases, sentences, typos, out-of-scope questions, doubt, and autocomplete."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.matching import SUGGEST_LIMIT, Entry, Matcher, stem
+from bot.core.router import Router
+
+HOSTILE = [
+    "",
+    " \t\n ",
+    "x" * 20_000,
+    "trafficking " * 2_000,
+    "\x00\x01\x02\x1b[31m",
+    "@everyone @here <@123456789012345678>",
+    "**bold** __under__ `code` ||spoiler|| > quote",
+    "\u202e\u200f\u200b",
+    "ＴＲＡＦＦＩＣＫＩＮＧ",
+    "🙂🙃" * 100,
+    "ñ" * 5000,
+    "<script>alert(1)</script>",
+    "' OR 1=1 --",
+]
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router.load()
+
+
+def resolve(router: Router, query: str):
+    resolution = router.resolve(query)
+    best = resolution.best if resolution.status != "none" else None
+    return resolution.status, best.handler if best else None
+
+
+@pytest.mark.parametrize(
+    ("query", "handler"),
+    [
+        ("trafficking", "ice-hsi"),
+        ("Human Trafficking", "ice-hsi"),
+        ("trata de personas", "ice-hsi"),
+        ("trafficing", "ice-hsi"),
+        ("287g", "ice"),
+        ("287(g)", "ice"),
+        ("i9", "ice-hsi"),
+        ("I-9 audit", "ice-hsi"),
+        ("e-verify", "uscis"),
+        ("the workers at that restaurant never leave and their boss holds their passports", "ice-hsi"),
+        ("they took my uncle this morning, which jail is he in", "ice-ero"),
+        ("immigration court", "doj-eoir"),
+        ("permiso de trabajo", "uscis"),
+        ("orden de deportación", "ice-ero"),
+        ("greencard", "uscis"),
+        ("sevis", "ice-sevp"),
+    ],
+)
+def test_real_questions(router: Router, query: str, handler: str):
+    status, got = resolve(router, query)
+    assert status in ("match", "ambiguous"), status
+    assert got == handler or (handler == "ice" and got in {"ice", "ice-ero"})
+
+
+@pytest.mark.parametrize(
+    "query", ["ice skating rink hours", "black ice warning", "speeding ticket", "ice cream near me", "hello",
+              "weather tomorrow", "asdfgh", "how do I file my taxes"],
+)
+def test_out_of_scope(router: Router, query: str):
+    assert router.resolve(query).status == "none"
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+def test_hostile_input_gets_an_answer(router: Router, query: str):
+    answer = router.ask(query)
+    assert answer.status in ("match", "ambiguous", "none")
+    assert router.suggest(query) is not None
+
+
+def test_empty_query_is_none_without_candidates(router: Router):
+    resolution = router.resolve("   ")
+    assert resolution.status == "none" and resolution.candidates == ()
+
+
+def test_ambiguous_offers_close_candidates_with_different_handlers():
+    matcher = Matcher([
+        Entry("affirmative", "uscis", ("affirmative asylum",), ("asylum office",)),
+        Entry("defensive", "doj-eoir", ("asylum in court",), ("asylum judge",)),
+    ])
+    resolution = matcher.resolve("asylum")
+    assert resolution.status == "ambiguous"
+    assert {c.handler for c in resolution.candidates} == {"uscis", "doj-eoir"}
+
+
+def test_exact_alias_beats_fuzzy():
+    matcher = Matcher([Entry("a", "x", ("ero",)), Entry("b", "y", ("era", "error"))])
+    assert matcher.resolve("ERO").best.topic == "a"
+
+
+def test_suggest_prefix_first_and_bounded(router: Router):
+    found = router.suggest("traf")
+    assert found and found[0] == router.resolve("human trafficking").best.topic
+    assert len(router.suggest("")) == SUGGEST_LIMIT
+    assert len(router.suggest("a")) <= SUGGEST_LIMIT
+    assert router.suggest("deport")
+    assert router.suggest("tarjeta")
+
+
+def test_stem():
+    assert stem("passports") == "passport"
+    assert stem("deportaciones") == "deportacion"
+    assert stem("smuggling") == "smuggl"
+    assert stem("ice") == "ice"

@@ -1,0 +1,33 @@
+"""Normalisation: what people type in many shapes meets the same key."""
+
+import pytest
+
+from bot.core.text import MAX_QUERY_CHARS, normalise, split_letters_digits, squash
+
+
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        ("Trata de Personas!", "trata de personas"),
+        ("DEPORTACIÓN", "deportacion"),
+        ("ＩＣＥ  ｍｉｓｓｉｏｎ", "ice mission"),                 # full-width letters
+        ("traf\u200bficking", "trafficking"),                     # zero-width space inside a word
+        ("\u202easylum\u202c", "asylum"),                         # right-to-left override marks
+        ("**287(g)** _agreements_", "287 g agreements"),          # markdown and punctuation
+        ("  who\thandles\n\nI-9?  ", "who handles i 9"),
+        ("", ""),
+        ("@everyone", "everyone"),
+        ("ñandú Straße", "nandu strasse"),
+    ],
+)
+def test_normalise(typed: str, key: str):
+    assert normalise(typed) == key
+
+
+def test_normalise_bounds_huge_input():
+    assert len(normalise("trafficking " * 5000)) <= MAX_QUERY_CHARS
+
+
+def test_squash_and_split():
+    assert squash(normalise("287 (g)")) == "287g"
+    assert split_letters_digits("i9 form") == "i 9 form"
