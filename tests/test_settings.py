@@ -1,0 +1,63 @@
+"""Configuration from the environment: defaults, every bad value named at once, and a token that never shows."""
+
+import pytest
+
+from bot.settings import Settings, SettingsError, is_loopback_url
+
+
+def test_defaults():
+    settings = Settings.from_env({})
+    assert settings.token is None
+    assert (settings.log_level, settings.log_format) == ("INFO", "text")
+    assert settings.repeat_window_seconds == 60.0
+    assert settings.shard_count is None and settings.health_port is None
+
+
+def test_values_are_parsed(tmp_path):
+    settings = Settings.from_env({
+        "DISCORD_TOKEN": "abc.def.ghi", "KNOWLEDGE_DIR": str(tmp_path), "DEV_GUILD_ID": "123",
+        "SHARD_COUNT": "4", "SHARD_IDS": "0, 2", "LOG_LEVEL": "debug", "LOG_FORMAT": "JSON", "HEALTH_PORT": "8080",
+        "REPEAT_WINDOW_SECONDS": "30", "USER_RATE_COUNT": "3", "USER_RATE_SECONDS": "10", "LOG_MISSES": "1",
+        "DISCORD_API_BASE": "http://127.0.0.1:9999/api/v10/",
+    })
+    assert settings.token.reveal() == "abc.def.ghi"
+    assert settings.shard_ids == (0, 2) and settings.shard_count == 4
+    assert (settings.log_level, settings.log_format, settings.health_port) == ("DEBUG", "json", 8080)
+    assert settings.log_misses and settings.user_rate_count == 3
+    assert settings.api_base == "http://127.0.0.1:9999/api/v10"
+
+
+def test_every_bad_value_is_named():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({
+            "SHARD_COUNT": "two", "SHARD_IDS": "0,x", "LOG_LEVEL": "loud", "LOG_FORMAT": "xml",
+            "HEALTH_PORT": "70000", "REPEAT_WINDOW_SECONDS": "-1", "KNOWLEDGE_DIR": "/nowhere/at/all",
+            "DEV_GUILD_ID": "guild", "LOG_MISSES": "maybe", "DISCORD_API_BASE": "https://discord.example.com/api",
+        })
+    text = str(caught.value)
+    for name in ("SHARD_COUNT", "SHARD_IDS", "LOG_LEVEL", "LOG_FORMAT", "HEALTH_PORT", "REPEAT_WINDOW_SECONDS",
+                 "KNOWLEDGE_DIR", "DEV_GUILD_ID", "LOG_MISSES", "DISCORD_API_BASE"):
+        assert name in text
+
+
+def test_shard_ids_must_fit_the_count():
+    with pytest.raises(SettingsError, match="below SHARD_COUNT=2"):
+        Settings.from_env({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"})
+    with pytest.raises(SettingsError, match="needs SHARD_COUNT"):
+        Settings.from_env({"SHARD_IDS": "0"})
+
+
+def test_token_never_shows():
+    token = "MTIz.secret-token.value"
+    settings = Settings.from_env({"DISCORD_TOKEN": token})
+    assert token not in repr(settings) and token not in str(settings)
+    assert token not in f"{settings.token}"
+
+
+@pytest.mark.parametrize(("url", "ok"), [
+    ("http://127.0.0.1:8000/api", True), ("http://localhost/api", True), ("http://[::1]:80/", True),
+    ("http://127.5.5.5/", True), ("https://discord.com/api/v10", False), ("http://10.0.0.1/", False),
+    ("http://127.0.0.1.evil.com/", False), ("file:///etc/passwd", False), ("127.0.0.1:80", False),
+])
+def test_loopback_only(url: str, ok: bool):
+    assert is_loopback_url(url) is ok
