@@ -225,6 +225,9 @@ class _Reader:
             if required:
                 self.problem(key, "is required")
             return ()
+        # A bare number such as 2003 or 287 is read by YAML as a number; people mean the text.
+        value = [str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
+                 for item in value] if isinstance(value, list) else value
         if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
             self.problem(key, "must be a list of non-empty texts")
             return ()
