@@ -83,9 +83,11 @@ def test_empty_query_is_none_without_candidates(router: Router):
 
 
 def test_ambiguous_offers_close_candidates_with_different_handlers():
+    fillers = [Entry(f"filler-{n}", "other", (f"topic number {n}",)) for n in range(40)]
     matcher = Matcher([
         Entry("affirmative", "uscis", ("affirmative asylum",), ("asylum office",)),
         Entry("defensive", "doj-eoir", ("asylum in court",), ("asylum judge",)),
+        *fillers,
     ])
     resolution = matcher.resolve("asylum")
     assert resolution.status == "ambiguous"

@@ -35,11 +35,17 @@ SUGGEST_SCORE = 20.0        # below a match, candidates above this are offered a
 AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the best makes the answer ambiguous
 FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
 FUZZY_SHORT_CUTOFF = 75.0   # the same for words of 4-5 letters, where one wrong letter already costs 20-25
-FUZZY_MIN_LENGTH = 4        # shorter words must match exactly: "ero" is not a typo of "ear"
-UNKNOWN_WEIGHT = 1.6        # weight of a word the table does not know at all
+FUZZY_MIN_LENGTH = 5        # shorter words must match exactly: "ero" is not a typo of "era", "morn" not of "modern"
+FUZZY_TERMS = 5             # how many known terms a misspelt word may stand for
+FUZZY_MIN_LENGTH_SHORT = 4  # ...except in a query of one or two words, where a typo is all there is to go on
+UNKNOWN_WEIGHT = 2.5        # weight of a word the table does not know at all
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
+LONE_WORD_SCORE = 65.0      # a topic that explains one word of the query needs at least this score
+CLOSE_NAME = 85.0           # ...unless the whole query is this close (0-100) to one of the topic's names
+MIN_WORD_WEIGHT = 1.0       # a word explained with less weight than this (a generic word) does not count as one
 MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
+RERANK_LIMIT = 64            # ...widened to include ties with the last, up to this many
 RERANK_DEPTH = 16           # how many of the best term scores are re-scored against whole names
 NAME_WEIGHT = 0.3           # share of the final score that comes from the closest whole name (edit similarity)
 MAX_CANDIDATES = 5
@@ -113,7 +119,26 @@ class Resolution:
 @dataclass(slots=True)
 class _Tally:
     explained: float = 0.0
-    terms: dict[int, float] = field(default_factory=dict)
+    terms: dict[int, float] = field(default_factory=dict)   # query word position → weight it explained
+    phrases: int = 0                                        # extra words matched as part of a phrase
+
+    @property
+    def words(self) -> int:
+        """How many words of the query this topic explains, counting "never leave" as two; generic words such as
+        "ice" do not count."""
+        return sum(1 for weight in self.terms.values() if weight >= MIN_WORD_WEIGHT) + self.phrases
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float      # 0-100
+    evidence: float   # absolute weight explained
+    words: int
+    topic: str
+    name_similarity: float = 0.0
+
+    def order(self) -> tuple[float, float, str]:
+        return (-self.score, -self.evidence, self.topic)
 
 
 class Matcher:
@@ -149,7 +174,7 @@ class Matcher:
         for topic_id, terms in self._topic_terms.items():
             for term in terms:
                 postings[term].append(topic_id)
-        self._postings = {term: tuple(topics) for term, topics in postings.items()}
+        self._postings = {term: tuple(sorted(topics)) for term, topics in postings.items()}
         self._weight = {
             term: math.log(1 + topic_count / len(topics)) * (GENERIC_FACTOR if term in GENERIC_TERMS else 1.0)
             for term, topics in self._postings.items()
@@ -182,72 +207,88 @@ class Matcher:
                 return topic_id
         return None
 
-    def _rank(self, key: str) -> list[tuple[float, float, str]]:
-        words = [stem(word) for word in content_words(split_letters_digits(key))][:MAX_QUERY_TOKENS]
+    def _rank(self, key: str) -> list[_Scored]:
+        plain = content_words(split_letters_digits(key))[:MAX_QUERY_TOKENS]
+        words = [stem(word) for word in plain]
         if not words:
             return []
         total = 0.0
         tallies: dict[str, _Tally] = defaultdict(_Tally)
+        fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
-            matches = self._term_matches(word)
+            matches = self._term_matches(word, fuzzy_from)
             if not matches:
                 total += UNKNOWN_WEIGHT
                 continue
-            word_weight = max(self._weight[term] * similarity for term, similarity in matches)
-            total += word_weight
+            # A misspelt word is only partly explained: its full weight counts against every topic, its similarity
+            # discounts what a topic gains from it. "trafficing" still fits; "black" is not quite "back".
+            total += max(self._weight[term] for term, _ in matches)
             for term, similarity in matches:
                 gained = self._weight[term] * similarity
                 for topic_id in self._postings[term]:
                     tally = tallies[topic_id]
-                    if gained > tally.terms.get(position, 0.0):
-                        tally.explained += gained - tally.terms.get(position, 0.0)
+                    previous = tally.terms.get(position, 0.0)
+                    if gained > previous:
+                        tally.explained += gained - previous
                         tally.terms[position] = gained
         for start, word in enumerate(words):
             for phrase, topic_id in self._phrases.get(word, ()):
                 if tuple(words[start: start + len(phrase)]) == phrase:
                     bonus = PHRASE_BONUS * sum(self._weight.get(term, 0.0) for term in phrase)
                     tallies[topic_id].explained += bonus
+                    tallies[topic_id].phrases += len(phrase) - 1
                     total += bonus / 2
         ranked = [
-            (min(100.0, 100.0 * tally.explained / total), tally.explained, topic_id)
+            _Scored(min(100.0, 100.0 * tally.explained / total), tally.explained, tally.words, topic_id)
             for topic_id, tally in tallies.items()
         ]
-        ranked.sort(key=lambda item: (-item[0], -item[1], item[2]))
-        return self._rerank(" ".join(words), ranked)
+        ranked.sort(key=_Scored.order)
+        return self._rerank(" ".join(plain), ranked)
 
-    def _rerank(self, query: str, ranked: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    def _rerank(self, query: str, ranked: list[_Scored]) -> list[_Scored]:
         """Blend in how close the query is to a topic's nearest whole name: it separates topics that share the
         query's words, and rescues a query whose only distinctive word is misspelt beyond the term cutoff."""
-        head = [
-            ((1 - NAME_WEIGHT) * score + NAME_WEIGHT * self._name_similarity(query, topic_id), evidence, topic_id)
-            for score, evidence, topic_id in ranked[:RERANK_DEPTH]
-        ]
-        head.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        depth = RERANK_DEPTH
+        if len(ranked) > depth:
+            # Topics tied with the last one re-scored are re-scored too, so a cut never falls inside a tie.
+            floor = ranked[depth - 1].score
+            while depth < min(len(ranked), RERANK_LIMIT) and ranked[depth].score >= floor:
+                depth += 1
+        head = []
+        for item in ranked[:depth]:
+            similarity = self._name_similarity(query, item.topic)
+            score = (1 - NAME_WEIGHT) * item.score + NAME_WEIGHT * similarity
+            head.append(_Scored(score, item.evidence, item.words, item.topic, similarity))
+        head.sort(key=_Scored.order)
         return head
 
     def _name_similarity(self, query: str, topic_id: str) -> float:
-        found = process.extractOne(query, self._content_names[topic_id], scorer=fuzz.token_sort_ratio)
-        return found[1] if found else 0.0
+        """Edit similarity to the closest name, as typed or with words reordered ("visa student" ~ "student visa")."""
+        names = self._content_names[topic_id]
+        return max(process.extractOne(query, names, scorer=scorer)[1] for scorer in (fuzz.ratio, fuzz.token_sort_ratio))
 
-    def _term_matches(self, word: str) -> list[tuple[str, float]]:
+    def _term_matches(self, word: str, fuzzy_from: int) -> list[tuple[str, float]]:
         if word in self._postings:
             return [(word, 1.0)]
-        if len(word) < FUZZY_MIN_LENGTH or not word.isalpha():
+        if len(word) < fuzzy_from or not word.isalpha():
             return []
         cutoff = FUZZY_SHORT_CUTOFF if len(word) <= 5 else FUZZY_TOKEN_CUTOFF
-        found = process.extract(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff, limit=3)
+        found = process.extract(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                limit=FUZZY_TERMS)
         return [(term, score / 100.0) for term, score, _ in found]
 
-    def _decide(self, query: str, ranked: list[tuple[float, float, str]]) -> Resolution:
+    def _decide(self, query: str, ranked: list[_Scored]) -> Resolution:
         candidates = tuple(
-            Candidate(topic_id, self.entries[topic_id].handler, round(score, 1))
-            for score, _, topic_id in ranked[:MAX_CANDIDATES]
-            if score >= SUGGEST_SCORE
+            Candidate(item.topic, self.entries[item.topic].handler, round(item.score, 1))
+            for item in ranked[:MAX_CANDIDATES]
+            if item.score >= SUGGEST_SCORE
         )
         if not candidates:
             return Resolution(query, "none")
-        best_score, best_evidence, _ = ranked[0]
-        if best_score < MATCH_SCORE or best_evidence < MIN_EVIDENCE:
+        top = ranked[0]
+        # One known word in a sentence of unknown ones ("how do I file my taxes") is not enough to answer.
+        lone_word = top.words < 2 and top.score < LONE_WORD_SCORE and top.name_similarity < CLOSE_NAME
+        if top.score < MATCH_SCORE or top.evidence < MIN_EVIDENCE or lone_word:
             return Resolution(query, "none", candidates)
         best = candidates[0]
         rivals = [c for c in candidates[1:] if c.handler != best.handler and c.score >= best.score - AMBIGUITY_MARGIN]
@@ -283,7 +324,7 @@ class Matcher:
                 break
             if take(sorted(self._word_starts[word])):
                 return list(chosen)
-        take(topic_id for _, _, topic_id in self._rank(key) if topic_id not in chosen)
+        take(item.topic for item in self._rank(key) if item.topic not in chosen)
         return list(chosen)
 
     def _names_starting(self, key: str) -> list[str]:
