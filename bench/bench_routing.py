@@ -138,8 +138,9 @@ def main() -> None:
     rounds = 3 if args.quick else 20
 
     router = Router.load()
-    dev = load_queries(EVAL_DIR / "queries.yaml")
-    holdout = load_queries(EVAL_DIR / "holdout.yaml")
+    dev = [query for path in sorted(EVAL_DIR.glob("*.yaml")) if not path.stem.startswith("holdout")
+           for query in load_queries(path)]
+    holdout = [query for path in sorted(EVAL_DIR.glob("holdout*.yaml")) for query in load_queries(path)]
     texts = [query for query, _ in dev]
     for text in texts:  # warm caches once so the figures are steady-state, as in a running bot
         router.resolve(text)
@@ -152,8 +153,9 @@ def main() -> None:
     print(f"  suggest  p50 {suggest_p50:.3f} ms  p99 {suggest_p99:.3f} ms  (every prefix of each query)")
     print(f"  eval dev      top-1 {dev_score.top1_rate:.3f}  rejection {dev_score.rejection_rate:.3f}  "
           f"({dev_score.in_scope} in scope, {dev_score.out_of_scope} out)")
-    print(f"  eval holdout  top-1 {holdout_score.top1_rate:.3f}  rejection {holdout_score.rejection_rate:.3f}  "
-          f"({holdout_score.in_scope} in scope, {holdout_score.out_of_scope} out)")
+    if holdout:
+        print(f"  eval holdout  top-1 {holdout_score.top1_rate:.3f}  rejection {holdout_score.rejection_rate:.3f}  "
+              f"({holdout_score.in_scope} in scope, {holdout_score.out_of_scope} out)")
 
     synthetic = {}
     for alias_count in (10_000, 100_000):

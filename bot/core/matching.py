@@ -55,6 +55,8 @@ GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
     "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",
     "states", "unidos", "estados", "america", "american", "law", "ley", "help", "ayuda", "question",
+    # everyday verbs and nouns that appear in many questions about anything
+    "file", "apply", "call", "check", "contact", "number", "form", "process", "status", "security", "social",
 })
 
 STOPWORDS = frozenset("""
@@ -234,7 +236,8 @@ class Matcher:
         for start, word in enumerate(words):
             for phrase, topic_id in self._phrases.get(word, ()):
                 if tuple(words[start: start + len(phrase)]) == phrase:
-                    bonus = PHRASE_BONUS * sum(self._weight.get(term, 0.0) for term in phrase)
+                    # As informative as its weakest word: "immigration detention" adds little to "detention".
+                    bonus = PHRASE_BONUS * len(phrase) * min(self._weight.get(term, 0.0) for term in phrase)
                     tallies[topic_id].explained += bonus
                     tallies[topic_id].phrases += len(phrase) - 1
                     total += bonus / 2

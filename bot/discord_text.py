@@ -1,0 +1,93 @@
+"""What the Discord front end says in its own words (not the table's), in English and Spanish, and how it echoes
+what people typed: escaped, so nobody can smuggle formatting or a mention through the bot, and short."""
+
+from __future__ import annotations
+
+import discord
+
+ECHO_LIMIT = 100          # characters of user input repeated back
+SPANISH_LOCALES = frozenset({discord.Locale.spain_spanish, discord.Locale.latin_american_spanish})
+
+
+def lang_for(locale: discord.Locale | str | None) -> str:
+    """The answer language for a member's Discord locale: Spanish for es-ES and es-419, else English."""
+    if locale is None:
+        return "en"
+    if isinstance(locale, str):
+        return "es" if locale.lower().startswith("es") else "en"
+    return "es" if locale in SPANISH_LOCALES else "en"
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """User text made safe to show: one line, at most `limit` characters, markdown and mentions neutralised."""
+    flat = " ".join(str(text).split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1].rstrip() + "…"
+    return discord.utils.escape_mentions(discord.utils.escape_markdown(flat))
+
+
+def shorten(text: str, limit: int) -> str:
+    """Our own (trusted) text cut to `limit` characters with an ellipsis; nothing is escaped."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "not_covered_query": "You asked about “{query}”.",
+        "suggest": "Did you mean one of these?",
+        "pick": "Several topics fit “{query}”. Pick the one you mean:",
+        "pick_placeholder": "Pick a topic",
+        "only_asker": "Only the person who asked can pick here. Ask your own question with /who.",
+        "repeat": "This was answered in this channel a moment ago: {link}",
+        "repeat_pending": "This is being answered in this channel right now; look just above.",
+        "slow_down": "You are asking very fast. Please wait {seconds} s and try again.",
+        "pin_guild_only": "Pinning works in server channels only.",
+        "pin_not_allowed": "Only members who may pin messages in this channel can pin answers.",
+        "pin_bot_lacks": "I am not allowed to pin messages here. A moderator can give me the Pin Messages "
+                         "permission in this channel.",
+        "pin_limit": "This channel has reached Discord's limit of pinned messages. Unpin something first.",
+        "pin_already": "This answer is already pinned.",
+        "pin_done": "Pinned.",
+        "pin_not_mine": "I can only pin my own answers.",
+        "pin_gone": "That message no longer exists.",
+        "error": "Something went wrong on our side (error id `{error_id}`). Please try again; if it keeps "
+                 "happening, tell the server's moderators and quote the id.",
+        "bad_option": "I could not read that option. Please pick one of the offered choices.",
+        "unknown_agency": "I do not know an agency called “{name}”. Start typing and pick one from the list.",
+        "unknown_topic": "That topic is no longer in the table.",
+        "open_topic": "Open a topic",
+        "page": "Page {page} of {pages}",
+    },
+    "es": {
+        "not_covered_query": "Usted preguntó por «{query}».",
+        "suggest": "¿Quiso decir alguno de estos?",
+        "pick": "Varios temas coinciden con «{query}». Elija el que busca:",
+        "pick_placeholder": "Elija un tema",
+        "only_asker": "Solo quien preguntó puede elegir aquí. Haga su propia pregunta con /who.",
+        "repeat": "Esto se respondió en este canal hace un momento: {link}",
+        "repeat_pending": "Esto se está respondiendo en este canal ahora mismo; mire justo arriba.",
+        "slow_down": "Está preguntando muy rápido. Espere {seconds} s y vuelva a intentarlo.",
+        "pin_guild_only": "Fijar mensajes solo funciona en canales de un servidor.",
+        "pin_not_allowed": "Solo los miembros que pueden fijar mensajes en este canal pueden fijar respuestas.",
+        "pin_bot_lacks": "No tengo permiso para fijar mensajes aquí. Un moderador puede darme el permiso "
+                         "Fijar mensajes en este canal.",
+        "pin_limit": "Este canal llegó al límite de mensajes fijados de Discord. Quite uno primero.",
+        "pin_already": "Esta respuesta ya está fijada.",
+        "pin_done": "Fijado.",
+        "pin_not_mine": "Solo puedo fijar mis propias respuestas.",
+        "pin_gone": "Ese mensaje ya no existe.",
+        "error": "Algo falló de nuestro lado (id de error `{error_id}`). Inténtelo de nuevo; si sigue pasando, "
+                 "avise a los moderadores del servidor con el id.",
+        "bad_option": "No pude leer esa opción. Elija una de las opciones ofrecidas.",
+        "unknown_agency": "No conozco una agencia llamada «{name}». Empiece a escribir y elija una de la lista.",
+        "unknown_topic": "Ese tema ya no está en la tabla.",
+        "open_topic": "Abrir un tema",
+        "page": "Página {page} de {pages}",
+    },
+}
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    """One of our messages in `lang` (English when missing). Values are inserted as given: echo() user text first."""
+    table = MESSAGES.get(lang, MESSAGES["en"])
+    return table.get(key, MESSAGES["en"][key]).format(**values)
