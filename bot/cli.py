@@ -9,11 +9,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import TextIO
 
-from bot.core.answers import render_text
+from bot.core.answers import LANGUAGES, render_text
 from bot.core.knowledge import KnowledgeError
 from bot.core.router import Router
 
-LANGUAGES = ("en", "es")
 CONSOLE_HELP = """Type a slash command, one a line; end with Ctrl-D.
   /who <topic or question>   who handles it, e.g. /who trafficking
   /ice <aspect>              one of: {aspects}
@@ -148,6 +147,10 @@ def _check(router: Router, args: argparse.Namespace) -> int:
     print(f"ok: {len(knowledge.agencies)} agencies, {len(knowledge.sources)} sources, "
           f"{len(knowledge.topics)} topics, {aliases} aliases, {len(knowledge.ice_aspects)} /ice aspects "
           f"in {knowledge.directory}")
+    for lang in LANGUAGES[1:]:
+        missing = knowledge.untranslated(lang)
+        if missing:
+            print(f"{len(missing)} topic(s) have no {lang} text and are answered in English: {', '.join(missing)}")
     return 0
 
 

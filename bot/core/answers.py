@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.core.knowledge import Knowledge
 from bot.core.matching import Resolution, Status
 
+LANGUAGES = ("en", "es")
 DISCLAIMER = {
     "en": "General information, not legal advice.",
     "es": "Información general, no asesoría legal.",

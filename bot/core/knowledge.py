@@ -10,7 +10,7 @@ import datetime as dt
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,6 +110,10 @@ class Knowledge:
 
     def topics_handled_by(self, agency_id: str) -> list[Topic]:
         return [topic for topic in self.topics.values() if topic.handler == agency_id]
+
+    def untranslated(self, lang: str) -> list[str]:
+        """Topic ids that have no text in `lang` and fall back to English."""
+        return [topic.id for topic in self.topics.values() if lang not in topic.translations]
 
     @property
     def checked(self) -> dt.date:
@@ -314,6 +318,7 @@ def load_knowledge(directory: Path | str | None = None) -> Knowledge:
     if not topic_files:
         problems.add(root / "topics", 1, "topics", "no topic files (topics/*.yaml)")
     topics = _load_topics(topic_files, agencies, sources, problems)
+    topics = _load_translations(root / "translations", topics, problems)
     ice_aspects = _load_aspects(root / "aspects.yaml", topics, problems)
     _check_agency_tree(agencies, agency_lines, problems)
 
@@ -384,7 +389,7 @@ def _load_sources(path: Path, problems: _Problems) -> dict[str, Source]:
 
 
 TOPIC_FIELDS = {"id", "title", "handler", "also", "aliases", "keywords", "summary", "citations", "related",
-                "checked", "es"}
+                "checked"}
 
 
 def _load_topics(
@@ -405,7 +410,6 @@ def _load_topics(
             citations, related = read.texts("citations"), read.texts("related", required=False)
             checked = read.date("checked")
             also = _read_involvement(read, agencies)
-            translations = _read_translations(read, citations)
 
             if handler is not None and handler not in agencies and problems.knows("/agencies.yaml"):
                 read.problem("handler", f"unknown agency {handler!r}")
@@ -432,7 +436,7 @@ def _load_topics(
                 else:
                     alias_owner[key] = (ident, f"{path}:{read.line('aliases')}")
             topics[ident] = Topic(ident, title, handler, also, aliases, keywords, summary, citations, related,
-                                  checked, translations)
+                                  checked)
             where_defined[ident] = f"{path}:{read.line()}"
             pending_related.append((read, ident, related))
 
@@ -467,17 +471,40 @@ def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Invol
     return tuple(involved)
 
 
-def _read_translations(read: _Reader, citations: tuple[str, ...]) -> dict[str, Localized]:
-    value = read.entry.get("es")
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(value.get(k), str) and value[k].strip()
-                                              for k in ("title", "summary")):
-        read.problem("es", "needs a title and a summary")
-        return {}
-    summary = " ".join(value["summary"].split())
-    _check_summary(read, "es", summary, citations)
-    return {"es": Localized(" ".join(value["title"].split()), summary)}
+def _load_translations(directory: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, Topic]:
+    """translations/<lang>.yaml: a title and summary per topic id, with the same citation markers as the English."""
+    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else ():
+        lang = path.stem
+        document = _read_yaml(path, problems)
+        if isinstance(document, _Unreadable):
+            continue
+        entries = document.get("topics") if isinstance(document, _Node) else None
+        if not isinstance(entries, _Node):
+            problems.add(path, 1, "topics", "the file must hold a mapping 'topics:' of topic id → title, summary")
+            continue
+        for topic_id, entry in entries.items():
+            line = entries.key_lines.get(topic_id, entries.line)
+            topic = topics.get(topic_id)
+            if topic is None:
+                if problems.knows("/topics/"):
+                    problems.add(path, line, f"topics.{topic_id}", "unknown topic")
+                continue
+            if not isinstance(entry, _Node):
+                problems.add(path, line, f"topics.{topic_id}", "needs a title and a summary")
+                continue
+            read = _Reader(problems, path, entry, f"{lang} topic")
+            read.label = f"topics.{topic_id}"
+            read.unknown_fields({"title", "summary"})
+            title, summary = read.text("title"), read.text("summary")
+            if title is None or summary is None:
+                continue
+            _check_summary(read, "summary", summary, topic.citations)
+            english = set(MARKER_PATTERN.findall(topic.summary))
+            if set(MARKER_PATTERN.findall(summary)) != english:
+                read.problem("summary", f"cites {sorted(set(MARKER_PATTERN.findall(summary)))} but the English "
+                                        f"summary cites {sorted(english)}")
+            topics[topic_id] = replace(topic, translations={**topic.translations, lang: Localized(title, summary)})
+    return topics
 
 
 def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, ...]) -> None:
