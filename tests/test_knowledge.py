@@ -154,3 +154,18 @@ def test_missing_directory_and_empty_file(tmp_path: Path, table: Path):
 def test_knowledge_dir_environment(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("KNOWLEDGE_DIR", str(FIXTURE))
     assert len(load_knowledge().topics) == 3
+
+
+def test_translation_problems(table: Path):
+    es = table / "translations" / "es.yaml"
+    edit(es, "trata de personas [1].", "trata de personas [2].")
+    es.write_text(es.read_text() + "  ghost-topic:\n    title: Fantasma\n    summary: Nada [1].\n", encoding="utf-8")
+    problems = "\n".join(problems_of(table))
+    assert f"{es}:5: topics.human-trafficking.summary: marker [2] has no matching entry in citations" in problems
+    assert "cites ['2'] but the English summary cites ['1']" in problems
+    assert "topics.ghost-topic: unknown topic" in problems
+
+
+def test_untranslated_topics_are_listed():
+    knowledge = load_knowledge(FIXTURE)
+    assert knowledge.untranslated("es") == ["ice-mission", "detention"]
