@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.text import MAX_QUERY_CHARS, normalise, split_letters_digits, squash
+from bot.core.text import MAX_QUERY_CHARS, join_codes, normalise, squash
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,7 @@ from bot.core.text import MAX_QUERY_CHARS, normalise, split_letters_digits, squa
         ("", ""),
         ("@everyone", "everyone"),
         ("ñandú Straße", "nandu strasse"),
+        ("can't leave, ICE’s agents", "cant leave ices agents"),
     ],
 )
 def test_normalise(typed: str, key: str):
@@ -28,6 +29,7 @@ def test_normalise_bounds_huge_input():
     assert len(normalise("trafficking " * 5000)) <= MAX_QUERY_CHARS
 
 
-def test_squash_and_split():
+def test_squash_and_join_codes():
     assert squash(normalise("287 (g)")) == "287g"
-    assert split_letters_digits("i9 form") == "i 9 form"
+    assert join_codes(normalise("I-9 form, F-1 visa, 287 (g)")) == "i9 form f1 visa 287g"
+    assert join_codes("a file") == "a file"

@@ -24,7 +24,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.core.text import normalise, split_letters_digits, squash
+from bot.core.text import join_codes, normalise, squash
 
 Status = Literal["match", "ambiguous", "none"]
 
@@ -60,13 +60,15 @@ GENERIC_TERMS = frozenset({
 })
 
 STOPWORDS = frozenset("""
-a about after again all am an and any are as at be because been before being but by can cant could did didnt
+a about after again all am an and any are arent as at be because been before being but by can cant could
+couldnt did didnt
 do does doesnt doing dont for from get gets getting go going got had has have having he her here hers him his how
 i id if im in into is isnt it its ive just know let like me might more most must my need needs no not now of off
 on once one only or other our out over own please really right said say says see she should so some someone
 something still such tell than thank thanks that thats the their them then there these they theyre thing this those
 to too under until up very want wants was we were what whats when where which while who whom whose why will
-with would you your yours handles handle handled deals deal responsible charge
+with wont would wouldnt wasnt werent hasnt havent shouldnt youre youve you your yours handles handle handled deals deal
+responsible charge
 el la los las lo le les un una unos unas de del al a y o u que quien quienes donde como cuando cual cuales por
 para con sin se su sus mi mis tu tus es son esta estan esto eso ese esa hay me te nos en ya muy mas pero si no
 yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre
@@ -86,8 +88,14 @@ def stem(word: str) -> str:
     return word
 
 
+def without_filler(normalised: str) -> str:
+    """The query with filler words removed but every letter kept: "what is a t visa" → "t visa"."""
+    return " ".join(word for word in normalised.split() if word not in STOPWORDS)
+
+
 def content_words(normalised: str) -> list[str]:
-    return [word for word in normalised.split() if word not in STOPWORDS]
+    """The words that carry meaning: no filler words, no lone letters (the "t" of "t visa" is matched whole)."""
+    return [word for word in normalised.split() if len(word) > 1 and word not in STOPWORDS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +167,7 @@ class Matcher:
             for name in entry.names:
                 self._index_exact(normalise(name), entry.id)
             for text in (*entry.names, *entry.keywords):
-                words = tuple(stem(word) for word in content_words(split_letters_digits(normalise(text))))
+                words = tuple(stem(word) for word in content_words(join_codes(normalise(text))))
                 self._topic_terms[entry.id].update(words)
                 if len(words) > 1:
                     self._phrases[words[0]].append((words, entry.id))
@@ -185,7 +193,7 @@ class Matcher:
         self._word_start_keys = sorted(self._word_starts)
 
     def _index_exact(self, key: str, topic_id: str) -> None:
-        for form in (key, " ".join(content_words(key)), squash(key)):
+        for form in (key, without_filler(key), squash(key)):
             if form:
                 self._exact.setdefault(form, topic_id)
 
@@ -203,14 +211,14 @@ class Matcher:
         return self._decide(query, ranked)
 
     def _exact_match(self, key: str) -> str | None:
-        for form in (key, " ".join(content_words(key)), squash(key)):
+        for form in (key, without_filler(key), squash(key)):
             topic_id = self._exact.get(form)
             if topic_id is not None:
                 return topic_id
         return None
 
     def _rank(self, key: str) -> list[_Scored]:
-        plain = content_words(split_letters_digits(key))[:MAX_QUERY_TOKENS]
+        plain = content_words(join_codes(key))[:MAX_QUERY_TOKENS]
         words = [stem(word) for word in plain]
         if not words:
             return []

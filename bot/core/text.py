@@ -6,7 +6,10 @@ import re
 import unicodedata
 
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
-_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")
+# An apostrophe inside a word joins it ("can't", "ICE's") instead of leaving a stray letter that means nothing.
+_APOSTROPHE = re.compile(r"(?<=[a-z])['’](?=[a-z])")
+_LETTER_THEN_NUMBER = re.compile(r"\b([a-z]) ([0-9]+)\b")
+_NUMBER_THEN_LETTER = re.compile(r"\b([0-9]+) ([a-z])\b")
 
 # Queries longer than this are cut before any work: nobody asks "who handles this" in 20,000 characters, and
 # matching time must not grow with whatever someone pastes.
@@ -29,9 +32,10 @@ def fold(text: str) -> str:
 def normalise(text: str) -> str:
     """The comparable form of a query or alias: folded, punctuation as spaces, single-spaced.
 
-    "Trata de Personas!" → "trata de personas"; "I-9" → "i 9"; "ＩＣＥ" → "ice".
+    "Trata de Personas!" → "trata de personas"; "I-9" → "i 9"; "ＩＣＥ" → "ice"; "can't" → "cant".
     """
-    return " ".join(_NOT_WORD.sub(" ", fold(text[: MAX_QUERY_CHARS * 2])).split())[:MAX_QUERY_CHARS].strip()
+    folded = _APOSTROPHE.sub("", fold(text[: MAX_QUERY_CHARS * 2]))
+    return " ".join(_NOT_WORD.sub(" ", folded).split())[:MAX_QUERY_CHARS].strip()
 
 
 def squash(normalised: str) -> str:
@@ -39,6 +43,7 @@ def squash(normalised: str) -> str:
     return normalised.replace(" ", "")
 
 
-def split_letters_digits(normalised: str) -> str:
-    """ "i9" → "i 9", so a glued abbreviation meets its spelled-out form."""
-    return _LETTER_DIGIT.sub(" ", normalised)
+def join_codes(normalised: str) -> str:
+    """Codes written with a space or hyphen are joined: "i 9" → "i9", "f 1" → "f1", "287 g" → "287g", so that
+    "I-9", "i9" and "I 9" are one word, and no stray single letter is left to match anything."""
+    return _NUMBER_THEN_LETTER.sub(r"\1\2", _LETTER_THEN_NUMBER.sub(r"\1\2", normalised))
