@@ -176,13 +176,18 @@ class _Reader:
         return raw.rstrip("/")
 
 
-def is_loopback_url(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+def is_loopback_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> bool:
+    """True only for a URL on this machine: 127.0.0.0/8, ::1 or localhost."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
         return False
-    if parts.hostname == "localhost":
+    if parts.scheme not in schemes or not host:
+        return False
+    if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False

@@ -1,0 +1,314 @@
+"""The discord.py Bot: setup_hook loads the cogs, registers the persistent components and the one error handler.
+
+`build_bot(router)` makes a bot without touching the network (tests drive it through a fake HTTP layer);
+`run_bot()` is `who-handles run` with DISCORD_TOKEN set; `sync_commands()` is `who-handles sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs._limits import Clock, Limits, RecentAnswers, UserRate
+from bot.core.knowledge import KnowledgeError
+from bot.core.router import Router
+from bot.discord_text import lang_for, say
+from bot.observability import HealthServer, Metrics, configure_logging
+from bot.settings import Settings, SettingsError, is_loopback_url
+
+log = logging.getLogger("who_handles.discord")
+
+EXTENSIONS = ("bot.cogs.who", "bot.cogs.browse")
+DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
+
+
+def intents() -> discord.Intents:
+    """The fewest that work. Slash commands, components and their interactions need no intent at all; `guilds`
+    keeps discord.py's guild and channel cache coherent (the library strongly recommends it) at little cost.
+    No message content, no members, no presences."""
+    chosen = discord.Intents.none()
+    chosen.guilds = True
+    return chosen
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("who-handles")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+class WhoHandlesBot(commands.Bot):
+    def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
+                 metrics: Metrics | None = None, **options: Any):
+        super().__init__(
+            command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
+            help_command=None,
+            intents=intents(),
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self._router = router
+        self.limits = limits or Limits()
+        self.clock = clock
+        self.recent = RecentAnswers(self.limits.repeat_window_seconds, clock)
+        self.user_rate = UserRate(self.limits.user_rate_count, self.limits.user_rate_seconds, clock)
+        self.metrics = metrics or Metrics()
+        self.version = package_version()
+        if router is not None:
+            self.metrics.knowledge_loaded(router.knowledge.version)
+
+    @property
+    def router(self) -> Router:
+        if self._router is None:
+            raise RuntimeError("this bot was built without a knowledge table (sync only)")
+        return self._router
+
+    def swap_router(self, router: Router) -> None:
+        """A reload: every later request sees the new table whole."""
+        self._router = router
+        self.metrics.knowledge_loaded(router.knowledge.version)
+
+    async def setup_hook(self) -> None:
+        from bot.cogs.who import OpenTopicSelect, PinButton
+
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(PinButton, OpenTopicSelect)
+        self.tree.error(self.on_tree_error)
+
+    # --- shared by the cogs -------------------------------------------------------------------------------------
+
+    def check_rate(self, interaction: discord.Interaction) -> None:
+        """Raise CommandOnCooldown when the member has used up the per-user rate."""
+        wait = self.user_rate.hit(interaction.user.id)
+        if wait:
+            cooldown = app_commands.Cooldown(self.limits.user_rate_count, self.limits.user_rate_seconds)
+            raise app_commands.CommandOnCooldown(cooldown, wait)
+
+    def count_answer(self, command: str, status: str) -> None:
+        self.metrics.answers.labels(command=command, status=status).inc()
+
+    def count_autocomplete(self, command: str) -> None:
+        self.metrics.autocomplete.labels(command=command).inc()
+
+    # --- errors -------------------------------------------------------------------------------------------------
+
+    async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        """The one error handler: a short private message for the member, the whole story for the log."""
+        lang = lang_for(interaction.locale)
+        if isinstance(error, app_commands.CommandOnCooldown):
+            await self._tell(interaction, say(lang, "slow_down", seconds=max(1, round(error.retry_after))))
+        elif isinstance(error, app_commands.TransformerError) and error.__cause__ is None:
+            await self._tell(interaction, say(lang, "bad_option"))   # a value that is not one of the choices
+        elif isinstance(error, app_commands.TransformerError):
+            await self.report_error(interaction, error.__cause__)    # our transformer broke: a bug, not the input
+        else:
+            await self.report_error(interaction, getattr(error, "original", None) or error)
+
+    async def report_error(self, interaction: discord.Interaction, error: BaseException) -> str:
+        error_id = uuid.uuid4().hex[:8]
+        command = interaction.command.qualified_name if interaction.command else None
+        data = interaction.data or {}
+        log.error(
+            "error %s in %s (interaction type %s, command %s, custom_id %s, options %s, guild %s, channel %s, "
+            "locale %s)",
+            error_id, type(error).__name__, interaction.type.name, command, data.get("custom_id"),
+            sorted(option.get("name", "?") for option in data.get("options", [])) if isinstance(data, dict) else [],
+            interaction.guild_id, interaction.channel_id, interaction.locale,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+        await self._tell(interaction, say(lang_for(interaction.locale), "error", error_id=error_id))
+        return error_id
+
+    async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+            else:
+                await interaction.response.send_message(text, ephemeral=True,
+                                                        allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("could not tell the member about an error (interaction %s)", interaction.id)
+
+
+def build_bot(router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
+              metrics: Metrics | None = None, **options: Any) -> WhoHandlesBot:
+    """A bot ready to log in; nothing here touches the network."""
+    return WhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics, **options)
+
+
+# --- the local fake Discord -------------------------------------------------------------------------------------------
+
+def use_api_base(url: str | None) -> str | None:
+    """Point discord.py's REST calls at DISCORD_API_BASE (a local fake Discord for end-to-end tests).
+
+    Only a loopback address is accepted, because the token goes wherever this points; anything else raises
+    ValueError and changes nothing. None or empty leaves Discord's real API in place."""
+    if not url:
+        return None
+    if not is_loopback_url(url):
+        raise ValueError("DISCORD_API_BASE must point at this machine (127.0.0.1, ::1 or localhost); refusing to "
+                         "start so the token is never sent anywhere else")
+    base = url.rstrip("/")
+    discord.http.Route.BASE = base
+    return base
+
+
+async def use_local_gateway(bot: commands.Bot) -> str:
+    """With DISCORD_API_BASE, take the gateway URL from the fake's GET /gateway/bot too (discord.py otherwise
+    connects to Discord's real gateway and identifies there with the token). Loopback only, as for REST."""
+    _, url, _ = await bot.http.get_bot_gateway()
+    if not is_loopback_url(url, schemes=("ws", "wss")):
+        raise ValueError("the local fake Discord announced a gateway that is not on this machine; refusing to "
+                         "connect")
+    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+    return url
+
+
+# --- who-handles run --------------------------------------------------------------------------------------------------
+
+def run_bot(environ: Mapping[str, str] | None = None) -> int:
+    """Run the bot with DISCORD_TOKEN. Exit status: 0 after a clean stop, 1 for a broken knowledge table or a crash,
+    2 for bad configuration, 3 when Discord refuses the token. The token is never printed or logged."""
+    env = os.environ if environ is None else environ
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as error:
+        print(f"who-handles: {error}", file=sys.stderr)
+        return 2
+    if not settings.token:
+        print("who-handles: DISCORD_TOKEN is not set", file=sys.stderr)
+        return 2
+    token = settings.token.reveal()
+    try:
+        router = Router.load(settings.knowledge_dir)
+    except KnowledgeError as error:
+        print(f"who-handles: the knowledge table is broken, not connecting:\n{error}", file=sys.stderr)
+        return 1
+    try:
+        use_api_base(settings.api_base)
+    except ValueError as error:
+        print(f"who-handles: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    bot = build_bot(router, limits=Limits.from_settings(settings))
+    try:
+        asyncio.run(_serve(bot, token, settings))
+    except discord.LoginFailure:
+        print("who-handles: Discord refused the token in DISCORD_TOKEN (it may have been reset); get a new one "
+              "from the developer portal.", file=sys.stderr)
+        return 3
+    except discord.PrivilegedIntentsRequired:
+        print("who-handles: Discord refused the requested intents.", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 0
+    except Exception as error:  # the last line of defence: say what, never with the token
+        text = f"{type(error).__name__}: {error}".replace(token, "[token]")
+        print(f"who-handles: the bot stopped: {text}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
+    health: HealthServer | None = None
+    with contextlib.suppress(NotImplementedError):   # `docker stop` sends SIGTERM: close the gateway cleanly
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+    async with bot:
+        await bot.login(token)
+        if settings.api_base:
+            await use_local_gateway(bot)
+        if settings.health_port:
+            health = HealthServer(bot.metrics, lambda: _last_heartbeat_ack(bot), clock=time.perf_counter)
+            await health.start(settings.health_port)
+        try:
+            await bot.connect()
+        finally:
+            if health is not None:
+                await health.stop()
+
+
+def _last_heartbeat_ack(bot: commands.Bot) -> float | None:
+    """When the gateway last acknowledged a heartbeat (time.perf_counter), None before the first connection."""
+    keep_alive = getattr(getattr(bot, "ws", None), "_keep_alive", None)
+    return getattr(keep_alive, "_last_ack", None)
+
+
+# --- who-handles sync -------------------------------------------------------------------------------------------------
+
+def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: Mapping[str, str] | None = None) -> int:
+    """Send the application commands to Discord (globally, or to one guild for instant testing). With dry_run, print
+    instead, as JSON, exactly the payload discord.py's CommandTree.sync would send; no token, no network."""
+    if dry_run:
+        payload = asyncio.run(command_payload(guild_id))
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    env = os.environ if environ is None else environ
+    token = env.get("DISCORD_TOKEN", "").strip()
+    if not token:
+        print("who-handles: sync needs DISCORD_TOKEN (or use --dry-run)", file=sys.stderr)
+        return 2
+    try:
+        use_api_base(env.get("DISCORD_API_BASE", "").strip() or None)
+    except ValueError as error:
+        print(f"who-handles: {error}", file=sys.stderr)
+        return 2
+    try:
+        synced = asyncio.run(_sync(token, guild_id))
+    except discord.LoginFailure:
+        print("who-handles: Discord refused the token in DISCORD_TOKEN.", file=sys.stderr)
+        return 3
+    except discord.HTTPException as error:
+        print(f"who-handles: Discord refused the commands: {error.status} {error.text}".replace(token, "[token]"),
+              file=sys.stderr)
+        return 1
+    where = f"guild {guild_id}" if guild_id else "all guilds (global commands can take up to an hour to appear)"
+    print(f"synced {len(synced)} commands to {where}: {', '.join(command.name for command in synced)}")
+    return 0
+
+
+def _prepare_tree(bot: WhoHandlesBot, guild_id: int | None) -> discord.Object | None:
+    if guild_id is None:
+        return None
+    guild = discord.Object(id=guild_id)
+    bot.tree.copy_global_to(guild=guild)
+    return guild
+
+
+async def _sync(token: str, guild_id: int | None) -> list[app_commands.AppCommand]:
+    bot = build_bot(None)
+    async with bot:
+        await bot.login(token)    # runs setup_hook, which builds the tree
+        return await bot.tree.sync(guild=_prepare_tree(bot, guild_id))
+
+
+async def command_payload(guild_id: int | None = None) -> list[dict[str, Any]]:
+    """The JSON body CommandTree.sync would PUT, captured from the real tree at the HTTP layer."""
+    bot = build_bot(None, application_id=DRY_RUN_APPLICATION_ID)
+    captured: list[Any] = []
+
+    async def capture(route: discord.http.Route, **kwargs: Any) -> list[Any]:
+        captured.append(kwargs.get("json"))
+        return []    # as if Discord had created nothing: the payload is all we want
+
+    async with bot:
+        bot.http.request = capture  # type: ignore[method-assign]  # nothing leaves the process
+        await bot.setup_hook()
+        await bot.tree.sync(guild=_prepare_tree(bot, guild_id))
+    return captured[0]

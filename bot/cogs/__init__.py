@@ -1,0 +1,1 @@
+"""Discord cogs: one file per group of commands."""

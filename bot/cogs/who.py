@@ -1,0 +1,349 @@
+"""/who and /ice, the answers they send, the 📌 Pin button and the "Pin answer" context menu.
+
+The cog only wires Discord to the core: the Router decides what an answer says, bot/embeds.py how it looks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.core.answers import Answer
+from bot.core.knowledge import ICE_ASPECTS
+from bot.core.router import Router
+from bot.discord_text import lang_for, say
+from bot.embeds import SELECT_OPTION_LIMIT, answer_embed, choices_embed, option_label
+from bot.observability import log_miss
+
+if TYPE_CHECKING:
+    from bot.client import WhoHandlesBot
+
+log = logging.getLogger("who_handles.discord")
+
+NO_MENTIONS = discord.AllowedMentions.none()
+TOPIC_MAX_LENGTH = 100        # characters of a /who topic; the matcher reads 300 at most anyway
+PICK_TIMEOUT_SECONDS = 600.0  # a picker for an ambiguous or missed question stays usable this long
+PIN_REASON_LIMIT = 512        # Discord's limit on an audit-log reason
+PIN_PERMISSION = (discord.Permissions(pin_messages=True) if hasattr(discord.Permissions, "pin_messages")
+                  else discord.Permissions(manage_messages=True))
+
+ASPECT_NAMES = {
+    "mission": "Mission",
+    "history": "History",
+    "hsi": "HSI — Homeland Security Investigations",
+    "ero": "ERO — Enforcement and Removal Operations",
+    "opla": "OPLA — Office of the Principal Legal Advisor",
+    "sevp": "SEVP — Student and Exchange Visitor Program",
+    "activities": "Activities",
+    "ecosystem": "Ecosystem — who ICE works alongside",
+    "priorities": "Priorities",
+    "oversight": "Oversight",
+    "partnerships": "Partnerships",
+    "summary": "Summary",
+}
+ASPECT_CHOICES = [app_commands.Choice(name=ASPECT_NAMES.get(aspect, aspect), value=aspect) for aspect in ICE_ASPECTS]
+
+
+# --- sending -------------------------------------------------------------------------------------------------------
+
+def router_of(interaction: discord.Interaction) -> Router:
+    return interaction.client.router  # type: ignore[attr-defined]
+
+
+async def reply(interaction: discord.Interaction, content: str | None = None, *, ephemeral: bool,
+                embed: discord.Embed | None = None, view: discord.ui.View | None = None) -> int | None:
+    """Send as the response, or as a follow-up once responded; mentions always off. Returns the message id when
+    Discord tells it."""
+    kwargs: dict[str, Any] = {"content": content, "ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
+    if embed is not None:
+        kwargs["embed"] = embed
+    if view is not None:
+        kwargs["view"] = view
+    if interaction.response.is_done():
+        message = await interaction.followup.send(wait=True, **kwargs)
+        return message.id
+    response = await interaction.response.send_message(**kwargs)
+    return response.message_id
+
+
+def in_server(interaction: discord.Interaction) -> bool:
+    return interaction.guild_id is not None and interaction.channel_id is not None
+
+
+def jump_url(interaction: discord.Interaction, message_id: int | None) -> str | None:
+    if message_id is None or interaction.channel_id is None:
+        return None
+    return f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
+
+
+def answer_view(answer: Answer, public: bool) -> discord.ui.View | None:
+    """The components under an answer: the persistent Pin button on public answers in a server, and a menu that
+    opens a related topic. None when there is nothing to show."""
+    view = discord.ui.View(timeout=None)
+    if public and answer.topic_id:
+        view.add_item(PinButton(answer.topic_id))
+    if answer.related:
+        view.add_item(OpenTopicSelect("related", [(option_label(ref), ref.id) for ref in answer.related],
+                                      say(answer.lang, "open_topic")))
+    if not view.children:
+        return None
+    # Dispatch goes through the registered DynamicItems, not through this object: stopping it keeps discord.py
+    # from storing one view per answer for ever.
+    view.stop()
+    return view
+
+
+async def deliver(interaction: discord.Interaction, answer: Answer, *, private: bool, command: str) -> None:
+    """Send one Answer the way the issue asks: a match publicly (unless private) once per channel per window; an
+    ambiguous or missed question privately, with a menu of the candidates for the asker alone."""
+    bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+    bot.count_answer(command, answer.status)
+    if answer.status != "match":
+        if answer.status == "none":
+            log_miss(answer.query)
+        content = answer.not_covered if answer.status == "none" else None
+        view = Picker(interaction, answer, private=private, command=command) if answer.choices else None
+        await reply(interaction, content, ephemeral=True, embed=choices_embed(answer), view=view)
+        return
+    if private or not in_server(interaction):
+        # In a DM with the bot the answer is private anyway: a plain message, without a Pin button.
+        await reply(interaction, ephemeral=private, embed=answer_embed(answer), view=answer_view(answer, public=False))
+        return
+    await deliver_public(interaction, answer.lang, key=("topic", answer.topic_id),
+                         embed=answer_embed(answer), view=answer_view(answer, public=True))
+
+
+async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tuple[str, Any], embed: discord.Embed,
+                         view: discord.ui.View | None) -> None:
+    """A public reply, unless the same thing (`key`) was answered in this channel within the repeat window: then a
+    private pointer to that answer, in `lang`."""
+    bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+    channel_id = interaction.channel_id
+    assert channel_id is not None
+    earlier = bot.recent.claim(channel_id, key)
+    if earlier is not None:
+        text = say(lang, "repeat", link=earlier.jump_url) if earlier.jump_url else say(lang, "repeat_pending")
+        await reply(interaction, text, ephemeral=True)
+        return
+    try:
+        message_id = await reply(interaction, ephemeral=False, embed=embed, view=view)
+    except BaseException:
+        bot.recent.release(channel_id, key)
+        raise
+    bot.recent.record(channel_id, key, jump_url(interaction, message_id))
+
+
+class Picker(discord.ui.View):
+    """The candidates of an ambiguous or missed question, sent privately; only the asker may pick. The pick is
+    answered as the question would have been (publicly unless `private`), and the picker goes away."""
+
+    def __init__(self, origin: discord.Interaction, answer: Answer, *, private: bool, command: str):
+        super().__init__(timeout=PICK_TIMEOUT_SECONDS)
+        self.origin, self.owner_id, self.lang = origin, origin.user.id, answer.lang
+        self.private, self.command = private, command
+        self.select: discord.ui.Select = discord.ui.Select(
+            placeholder=say(answer.lang, "pick_placeholder"),
+            options=[discord.SelectOption(label=option_label(ref), value=ref.id)
+                     for ref in answer.choices[:SELECT_OPTION_LIMIT]],
+        )
+        self.select.callback = self.picked
+        self.add_item(self.select)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await reply(interaction, say(lang_for(interaction.locale), "only_asker"), ephemeral=True)
+        return False
+
+    async def picked(self, interaction: discord.Interaction) -> None:
+        self.stop()
+        answer = router_of(interaction).topic(self.select.values[0], self.lang)
+        if answer is None:
+            await reply(interaction, say(self.lang, "unknown_topic"), ephemeral=True)
+            return
+        await deliver(interaction, answer, private=self.private, command=self.command)
+        await self._remove()
+
+    async def on_timeout(self) -> None:
+        await self._remove()
+
+    async def _remove(self) -> None:
+        # Already gone, or the 15-minute token expired: nothing to tidy.
+        with contextlib.suppress(discord.HTTPException):
+            await self.origin.delete_original_response()
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
+        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+# --- the persistent components -------------------------------------------------------------------------------------
+
+def can_pin(permissions: discord.Permissions) -> bool:
+    """Manage Messages, or Pin Messages where this discord.py knows it (2.7+; Discord split it off in 2025)."""
+    return permissions.administrator or permissions.manage_messages or bool(getattr(permissions, "pin_messages", False))
+
+
+def pin_reason(user: discord.abc.User) -> str:
+    return f"Pinned with the who-handles Pin button by {user} ({user.id})"[:PIN_REASON_LIMIT]
+
+
+async def pin_answer(interaction: discord.Interaction, message: discord.Message) -> None:
+    """Pin `message` for a member allowed to pin there; anyone else gets a private refusal and nothing happens."""
+    lang = lang_for(interaction.locale)
+
+    async def tell(key: str) -> None:
+        await reply(interaction, say(lang, key), ephemeral=True)
+
+    if interaction.guild_id is None:
+        return await tell("pin_guild_only")
+    if not can_pin(interaction.permissions):
+        return await tell("pin_not_allowed")
+    if message.pinned:
+        return await tell("pin_already")
+    if not can_pin(interaction.app_permissions):
+        return await tell("pin_bot_lacks")
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        await message.pin(reason=pin_reason(interaction.user))
+    except discord.Forbidden:
+        return await tell("pin_bot_lacks")
+    except discord.NotFound:
+        return await tell("pin_gone")
+    except discord.HTTPException as error:
+        if error.code == 30003:   # Maximum number of pins reached for the channel
+            return await tell("pin_limit")
+        raise
+    log.info("pinned an answer in guild %s", interaction.guild_id)
+    await tell("pin_done")
+
+
+class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?P<topic>[a-z0-9-]{1,92})"):
+    """📌 under every public answer. The topic id rides in the custom_id, so the button works after a restart."""
+
+    def __init__(self, topic_id: str):
+        super().__init__(discord.ui.Button(label="Pin", emoji="📌", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"who:pin:{topic_id[:92]}"))
+        self.topic_id = topic_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> PinButton:
+        return cls(match["topic"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            assert interaction.message is not None  # a button press always comes with its message
+            await pin_answer(interaction, interaction.message)
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:open:(?P<scope>[a-z0-9-]{1,80})"):
+    """A menu of topics (related ones under an answer, an agency's under /agency). Whoever picks gets that topic's
+    answer privately. Works after a restart: the options are read back from the message."""
+
+    def __init__(self, scope: str, options: list[tuple[str, str]] | list[discord.SelectOption],
+                 placeholder: str | None = None):
+        select_options = [option if isinstance(option, discord.SelectOption)
+                          else discord.SelectOption(label=option[0], value=option[1])
+                          for option in options[:SELECT_OPTION_LIMIT]]
+        super().__init__(discord.ui.Select(custom_id=f"who:open:{scope[:80]}", placeholder=placeholder,
+                                           options=select_options))
+        self.scope = scope
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select,
+                             match: Any, /) -> OpenTopicSelect:
+        return cls(match["scope"], list(item.options), item.placeholder)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            lang = lang_for(interaction.locale)
+            answer = router_of(interaction).topic(self.item.values[0], lang)
+            if answer is None:
+                await reply(interaction, say(lang, "unknown_topic"), ephemeral=True)
+                return
+            await deliver(interaction, answer, private=True, command="open")
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+# --- commands ------------------------------------------------------------------------------------------------------
+
+def resolve_topic(router: Router, value: str, lang: str) -> Answer:
+    """A picked autocomplete choice is a topic id; anything else typed is a question for the matcher."""
+    value = value.strip()
+    return router.topic(value, lang) or router.ask(value, lang)
+
+
+class TopicQuery(app_commands.Transformer):
+    """The /who topic option: autocompleted from the table, turned into an Answer before the command runs."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.string
+
+    @property
+    def min_value(self) -> int:
+        return 1
+
+    @property
+    def max_value(self) -> int:
+        return TOPIC_MAX_LENGTH
+
+    async def autocomplete(self, interaction: discord.Interaction, value: str, /) -> list[app_commands.Choice[str]]:
+        router = router_of(interaction)
+        interaction.client.count_autocomplete("who")  # type: ignore[attr-defined]
+        refs = router.suggest_refs(value[:TOPIC_MAX_LENGTH], lang_for(interaction.locale), SELECT_OPTION_LIMIT)
+        return [app_commands.Choice(name=option_label(ref), value=ref.id) for ref in refs]
+
+    async def transform(self, interaction: discord.Interaction, value: str, /) -> Answer:
+        return resolve_topic(router_of(interaction), value, lang_for(interaction.locale))
+
+
+class Who(commands.Cog):
+    def __init__(self, bot: WhoHandlesBot):
+        self.bot = bot
+        self.pin_menu = app_commands.ContextMenu(name="Pin answer", callback=self.pin_context)
+        self.pin_menu.guild_only = True
+        self.pin_menu.default_permissions = PIN_PERMISSION   # shown to those who may pin; servers can change it
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.pin_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.pin_menu.name, type=self.pin_menu.type)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        self.bot.check_rate(interaction)
+        return True
+
+    @app_commands.command(name="who", description="Who handles this? US immigration, customs and cross-border crime")
+    @app_commands.describe(topic="A topic or a question, e.g. trafficking",
+                           private="Answer only you (default: everyone in the channel sees the answer)")
+    async def who(self, interaction: discord.Interaction,
+                  topic: app_commands.Transform[Answer, TopicQuery], private: bool = False) -> None:
+        await deliver(interaction, topic, private=private, command="who")
+
+    @app_commands.command(name="ice", description="One aspect of U.S. Immigration and Customs Enforcement (ICE)")
+    @app_commands.describe(aspect="Which aspect of ICE", private="Answer only you (default: everyone sees it)")
+    @app_commands.choices(aspect=ASPECT_CHOICES)
+    async def ice(self, interaction: discord.Interaction, aspect: app_commands.Choice[str],
+                  private: bool = False) -> None:
+        answer = self.bot.router.ice(aspect.value, lang_for(interaction.locale))
+        await deliver(interaction, answer, private=private, command="ice")
+
+    async def pin_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        if self.bot.user is None or message.author.id != self.bot.user.id:
+            await reply(interaction, say(lang_for(interaction.locale), "pin_not_mine"), ephemeral=True)
+            return
+        await pin_answer(interaction, message)
+
+
+async def setup(bot: WhoHandlesBot) -> None:
+    await bot.add_cog(Who(bot))

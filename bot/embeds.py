@@ -1,0 +1,314 @@
+"""Answer → discord.Embed. The only place that knows Discord's embed limits and colours.
+
+Every builder here fills an embed through `_Fitter`, which never lets a title, field or the whole embed pass
+Discord's limits: a long list is split over several fields and, when the embed is full, cut with "…" rather than
+rejected by Discord with a 400 in front of the person who asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote
+
+import discord
+
+from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef
+from bot.core.knowledge import Knowledge
+from bot.discord_text import echo, say, shorten
+
+# Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_LIMIT = 25
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+TOTAL_LIMIT = 6000
+SELECT_LABEL_LIMIT = 100     # select options and autocomplete choices
+SELECT_OPTION_LIMIT = 25
+
+DEFAULT_COLOUR = 0x4F5D75
+CONTINUED = "\u200b"         # an invisible field name: the list above goes on
+TOPICS_PER_PAGE = 15
+SOURCES_PER_PAGE = 10
+REPOSITORY = "the who-handles repository"
+
+EXTRA_LABELS = {
+    "en": {"topics": "Topics", "sources_all": "Sources the bot cites", "also_in": "Also involved in",
+           "handles": "Handles {direct} topic(s) directly and {nested} through its offices.",
+           "handles_none": "No topic of the table names this agency as its handler.",
+           "about": "About who-handles",
+           "about_text": "Answers “who handles this?” for US immigration, customs and cross-border crime, "
+                         "citing official sources.",
+           "version": "Version", "knowledge": "Knowledge", "counts": "Table", "code": "Code",
+           "counts_text": "{agencies} agencies · {topics} topics · {sources} sources",
+           "knowledge_text": "checked up to {checked} ({version})",
+           "code_text": f"The code lives in {REPOSITORY}.",
+           "browse_hint": "Use /who with a topic for its answer."},
+    "es": {"topics": "Temas", "sources_all": "Fuentes que cita el bot", "also_in": "También participa en",
+           "handles": "Se encarga de {direct} tema(s) directamente y de {nested} a través de sus oficinas.",
+           "handles_none": "Ningún tema de la tabla nombra a esta agencia como responsable.",
+           "about": "Acerca de who-handles",
+           "about_text": "Responde «¿quién se encarga de esto?» sobre inmigración, aduanas y delitos "
+                         "transfronterizos en EE. UU., citando fuentes oficiales.",
+           "version": "Versión", "knowledge": "Conocimiento", "counts": "Tabla", "code": "Código",
+           "counts_text": "{agencies} agencias · {topics} temas · {sources} fuentes",
+           "knowledge_text": "verificado hasta {checked} ({version})",
+           "code_text": "El código está en el repositorio who-handles.",
+           "browse_hint": "Use /who con un tema para ver su respuesta."},
+}
+
+
+def labels(lang: str) -> dict[str, str]:
+    return {**LABELS.get(lang, LABELS["en"]), **EXTRA_LABELS.get(lang, EXTRA_LABELS["en"])}
+
+
+# --- limits --------------------------------------------------------------------------------------------------------
+
+def embed_problems(embed: discord.Embed) -> list[str]:
+    """Every way `embed` breaks Discord's limits; empty when Discord would accept it."""
+    problems = []
+    if len(embed.title or "") > TITLE_LIMIT:
+        problems.append(f"title has {len(embed.title or '')} characters (limit {TITLE_LIMIT})")
+    if len(embed.description or "") > DESCRIPTION_LIMIT:
+        problems.append(f"description has {len(embed.description or '')} characters (limit {DESCRIPTION_LIMIT})")
+    if len(embed.fields) > FIELD_LIMIT:
+        problems.append(f"{len(embed.fields)} fields (limit {FIELD_LIMIT})")
+    for number, field in enumerate(embed.fields, start=1):
+        name, value = field.name or "", field.value or ""
+        if not name or len(name) > FIELD_NAME_LIMIT:
+            problems.append(f"field {number} name has {len(name)} characters (1-{FIELD_NAME_LIMIT})")
+        if not value or len(value) > FIELD_VALUE_LIMIT:
+            problems.append(f"field {number} value has {len(value)} characters (1-{FIELD_VALUE_LIMIT})")
+    if len(embed.footer.text or "") > FOOTER_LIMIT:
+        problems.append(f"footer has {len(embed.footer.text or '')} characters (limit {FOOTER_LIMIT})")
+    if len(embed.author.name or "") > AUTHOR_LIMIT:
+        problems.append(f"author has {len(embed.author.name or '')} characters (limit {AUTHOR_LIMIT})")
+    if len(embed) > TOTAL_LIMIT:
+        problems.append(f"{len(embed)} characters in all (limit {TOTAL_LIMIT})")
+    return problems
+
+
+class _Fitter:
+    """Fills one embed without ever passing a limit. Set title, author and footer first: fields take what is left."""
+
+    def __init__(self, *, title: str, description: str | None = None, colour: int | None = None,
+                 url: str | None = None, author: str | None = None, footer: str | None = None):
+        self.embed = discord.Embed(
+            title=shorten(title, TITLE_LIMIT),
+            description=shorten(description, DESCRIPTION_LIMIT) if description else None,
+            colour=colour if colour is not None else DEFAULT_COLOUR,
+            url=url,
+        )
+        if author:
+            self.embed.set_author(name=shorten(author, AUTHOR_LIMIT))
+        if footer:
+            self.embed.set_footer(text=shorten(footer, FOOTER_LIMIT))
+        self.full = False
+
+    def room(self) -> int:
+        return TOTAL_LIMIT - len(self.embed)
+
+    def field(self, name: str, lines: Iterable[str], inline: bool = False, at: int | None = None) -> None:
+        """Add `lines` under `name`, over as many fields as they need, as far as the embed has room. Fields are
+        appended, or inserted from position `at`: add the most important first, show them in any order."""
+        name = shorten(name, FIELD_NAME_LIMIT)
+        for index, chunk in enumerate(_chunks(list(lines), FIELD_VALUE_LIMIT)):
+            label = name if index == 0 else CONTINUED
+            if self.full or len(self.embed.fields) >= FIELD_LIMIT:
+                self.full = True
+                return
+            room = self.room() - len(label)
+            if len(chunk) > room:
+                self.full = True
+                if room >= 2:
+                    self._add(label, shorten(chunk, room), inline, at, index)
+                return
+            self._add(label, chunk, inline, at, index)
+
+    def _add(self, name: str, value: str, inline: bool, at: int | None, offset: int) -> None:
+        if at is None:
+            self.embed.add_field(name=name, value=value, inline=inline)
+        else:
+            self.embed.insert_field_at(at + offset, name=name, value=value, inline=inline)
+
+    def done(self) -> discord.Embed:
+        return self.embed
+
+
+def _chunks(lines: Sequence[str], limit: int) -> list[str]:
+    """Join lines with newlines into pieces of at most `limit` characters; an over-long line is shortened."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = shorten(line, limit)
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _link(text: str, url: str) -> str:
+    """A masked link whose text cannot close the brackets early and whose URL cannot close the parenthesis."""
+    label = text.replace("[", "(").replace("]", ")")
+    safe_url = quote(url, safe=":/?#@!$&'*+,;=%~-._")
+    return f"[{label}]({safe_url})"
+
+
+def _disclaimer(lang: str) -> str:
+    return DISCLAIMER.get(lang, DISCLAIMER["en"])
+
+
+def _topic_line(ref: TopicRef) -> str:
+    return f"• **{ref.title}** ({ref.handler.short})"
+
+
+# --- answers -------------------------------------------------------------------------------------------------------
+
+def answer_embed(answer: Answer) -> discord.Embed:
+    """The full answer to a matched topic; for anything else, the choices (see `choices_embed`)."""
+    if answer.status != "match" or answer.handler is None:
+        return choices_embed(answer)
+    words = labels(answer.lang)
+    handler = answer.handler
+    fitter = _Fitter(
+        title=answer.title or answer.query,
+        description=answer.summary,
+        colour=answer.colour,
+        author=answer.chain_text,
+        footer=f"{words['checked']} {answer.checked.isoformat() if answer.checked else '?'}. {answer.disclaimer}",
+    )
+    fitter.field(words["handled"], [_agency_label(handler.name, handler.short)])
+    # The sources go in before "Also involved" (shown above them): if anything must be cut, it is not a citation.
+    fitter.field(words["sources"], [f"`[{source.number}]` {_link(source.title, source.url)} — {source.publisher}"
+                                    for source in answer.sources])
+    if answer.also:
+        fitter.field(words["also"], [f"• **{_agency_label(item.agency.name, item.agency.short)}**: {item.role}"
+                                     for item in answer.also], at=1)
+    if answer.related:
+        fitter.field(words["related"], [_topic_line(ref) for ref in answer.related])
+    return fitter.done()
+
+
+def _agency_label(name: str, short: str) -> str:
+    return name if short in name else f"{name} ({short})"
+
+
+def choices_embed(answer: Answer) -> discord.Embed:
+    """Ambiguous: the candidates to pick from. No match: the sentence that the table does not cover it, and the
+    suggestions, if any."""
+    words = labels(answer.lang)
+    query = echo(answer.query)
+    if answer.status == "ambiguous":
+        title = say(answer.lang, "pick_placeholder")
+        description = say(answer.lang, "pick", query=query)
+    else:
+        title = answer.not_covered
+        description = say(answer.lang, "not_covered_query", query=query)
+    fitter = _Fitter(title=title, description=description, footer=answer.disclaimer)
+    if answer.choices:
+        heading = words["pick"] if answer.status == "ambiguous" else words["suggest"]
+        fitter.field(heading, [_topic_line(ref) for ref in answer.choices])
+    return fitter.done()
+
+
+# --- browsing ------------------------------------------------------------------------------------------------------
+
+def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> discord.Embed:
+    """What an agency or directorate handles: its own topics, those of its offices, and where it is also involved."""
+    words = labels(lang)
+    agency = knowledge.agencies[agency_id]
+    name = agency.es_name if lang == "es" and agency.es_name else agency.name
+    chain = " › ".join(a.short for a in reversed(knowledge.chain(agency_id)))
+    offices = [a for a in knowledge.agencies.values() if a.id != agency_id and agency_id in
+               {p.id for p in knowledge.chain(a.id)}]
+    direct = knowledge.topics_handled_by(agency_id)
+    nested = [(office, knowledge.topics_handled_by(office.id)) for office in offices]
+    nested = [(office, topics) for office, topics in nested if topics]
+    nested_count = sum(len(topics) for _, topics in nested)
+    if direct or nested_count:
+        description = words["handles"].format(direct=len(direct), nested=nested_count)
+    else:
+        description = words["handles_none"]
+    fitter = _Fitter(title=name, description=description, colour=knowledge.colour(agency_id), url=agency.url,
+                     author=chain, footer=_disclaimer(lang))
+    if direct:
+        fitter.field(_agency_label(name, agency.short), _topic_lines(direct, lang))
+    for office, topics in nested:
+        office_name = office.es_name if lang == "es" and office.es_name else office.name
+        fitter.field(_agency_label(office_name, office.short), _topic_lines(topics, lang))
+    involved = [topic for topic in knowledge.topics.values()
+                if any(item.agency == agency_id for item in topic.also)]
+    if involved:
+        fitter.field(words["also_in"], _topic_lines(involved, lang))
+    return fitter.done()
+
+
+def agency_topics(knowledge: Knowledge, agency_id: str) -> list[str]:
+    """Topic ids an agency handles, its own first and then its offices', for the "open a topic" menu."""
+    own = [topic.id for topic in knowledge.topics_handled_by(agency_id)]
+    offices = [topic.id for topic in knowledge.topics.values()
+               if topic.handler != agency_id and agency_id in {a.id for a in knowledge.chain(topic.handler)}]
+    return own + offices
+
+
+def _topic_lines(topics: Iterable, lang: str) -> list[str]:
+    return sorted(f"• {topic.localized(lang).title}" for topic in topics)
+
+
+def topic_pages(knowledge: Knowledge, lang: str = "en", per_page: int = TOPICS_PER_PAGE) -> list[discord.Embed]:
+    """Every topic, by title, as pages for the /topics browser."""
+    words = labels(lang)
+    rows = sorted(
+        (topic.localized(lang).title, knowledge.agencies[topic.handler].short) for topic in knowledge.topics.values()
+    )
+    pages = [rows[start:start + per_page] for start in range(0, len(rows), per_page)] or [[]]
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        footer = f"{say(lang, 'page', page=number, pages=len(pages))} · {words['browse_hint']}"
+        fitter = _Fitter(title=f"{words['topics']} ({len(rows)})", footer=footer)
+        fitter.field(words["topics"], [f"• **{title}** ({short})" for title, short in page] or ["—"])
+        embeds.append(fitter.done())
+    return embeds
+
+
+def source_pages(knowledge: Knowledge, lang: str = "en", per_page: int = SOURCES_PER_PAGE) -> list[discord.Embed]:
+    """Every source the table cites, by publisher and title, as pages."""
+    words = labels(lang)
+    sources = sorted(knowledge.sources.values(), key=lambda s: (s.publisher, s.title))
+    pages = [sources[start:start + per_page] for start in range(0, len(sources), per_page)] or [[]]
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        fitter = _Fitter(title=f"{words['sources_all']} ({len(sources)})",
+                         footer=f"{say(lang, 'page', page=number, pages=len(pages))} · {_disclaimer(lang)}")
+        lines = [f"• {_link(source.title, source.url)} — {source.publisher} ({words['checked'].lower()} "
+                 f"{source.checked.isoformat()})" for source in page]
+        fitter.field(words["sources"], lines or ["—"])
+        embeds.append(fitter.done())
+    return embeds
+
+
+def about_embed(knowledge: Knowledge, version: str, lang: str = "en") -> discord.Embed:
+    words = labels(lang)
+    fitter = _Fitter(title=words["about"], description=words["about_text"], footer=_disclaimer(lang))
+    fitter.field(words["version"], [version], inline=True)
+    fitter.field(words["knowledge"], [words["knowledge_text"].format(checked=knowledge.checked.isoformat(),
+                                                                     version=knowledge.version)], inline=True)
+    fitter.field(words["counts"], [words["counts_text"].format(agencies=len(knowledge.agencies),
+                                                               topics=len(knowledge.topics),
+                                                               sources=len(knowledge.sources))])
+    fitter.field(words["code"], [words["code_text"]])
+    return fitter.done()
+
+
+def option_label(ref: TopicRef) -> str:
+    """A topic as a select option or autocomplete choice: its title and handler, within Discord's 100 characters."""
+    suffix = f" — {ref.handler.short}"
+    return shorten(ref.title, SELECT_LABEL_LIMIT - len(suffix)) + suffix if len(suffix) < 40 else shorten(
+        ref.title, SELECT_LABEL_LIMIT)

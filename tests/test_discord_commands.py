@@ -1,0 +1,316 @@
+"""The slash commands, driven through the real CommandTree from gateway INTERACTION_CREATE payloads; what the bot
+sends is read back from the fake HTTP layer (see conftest.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from conftest import (
+    CHANNEL_ID,
+    GUILD_ID,
+    FakeDiscord,
+    interaction_payload,
+    slash,
+)
+
+from bot.core.matching import Candidate, Resolution
+from bot.core.router import Router
+
+EPHEMERAL = 64
+NO_MENTIONS = {"parse": []}
+
+
+def callback(fake: FakeDiscord, index: int = -1) -> dict[str, Any]:
+    """The body of an interaction callback: {"type": ..., "data": ...}."""
+    return [c for c in fake.calls if c.path.endswith("/callback")][index].json
+
+
+def is_private(data: dict[str, Any]) -> bool:
+    return bool(data.get("flags", 0) & EPHEMERAL)
+
+
+def custom_ids(data: dict[str, Any]) -> list[str]:
+    return [item["custom_id"] for row in data.get("components", []) for item in row["components"]]
+
+
+async def ask(bot, fake, topic: str, **kwargs: Any) -> dict[str, Any]:
+    private = kwargs.pop("private", None)
+    options = {"topic": topic} | ({"private": private} if private is not None else {})
+    await fake.interact(bot, interaction_payload(2, slash("who", **options), **kwargs))
+    return callback(fake)
+
+
+# --- /who -------------------------------------------------------------------------------------------------------------
+
+async def test_a_picked_topic_is_answered_publicly_with_the_embed_and_a_pin_button(discord_env):
+    bot, fake = discord_env
+    sent = await ask(bot, fake, "human-trafficking")
+    assert sent["type"] == 4                                    # CHANNEL_MESSAGE_WITH_SOURCE
+    data = sent["data"]
+    assert not is_private(data)
+    assert data["allowed_mentions"] == NO_MENTIONS
+    embed = data["embeds"][0]
+    assert embed["title"] == "Human trafficking"
+    assert embed["author"]["name"] == "DHS › ICE › HSI"
+    assert embed["footer"]["text"].endswith("General information, not legal advice.")
+    assert custom_ids(data) == ["who:pin:human-trafficking", "who:open:related"]
+
+
+async def test_private_answers_only_the_asker_and_offers_no_pin(discord_env):
+    bot, fake = discord_env
+    data = (await ask(bot, fake, "human-trafficking", private=True))["data"]
+    assert is_private(data)
+    assert data["embeds"][0]["title"] == "Human trafficking"
+    assert "who:pin:human-trafficking" not in custom_ids(data)
+
+
+@pytest.mark.parametrize(("typed", "title"), [
+    ("which jail is he held in", "Immigration detention"),     # free text, resolved by the matcher
+    ("trata de personas", "Human trafficking"),                # a Spanish alias, English locale
+    ("  detention  ", "Immigration detention"),                # a topic id with stray spaces
+])
+async def test_typed_text_that_is_not_a_choice_is_resolved_by_the_matcher(discord_env, typed: str, title: str):
+    bot, fake = discord_env
+    assert bot.router.ask(typed).title == title                  # the core's answer...
+    assert (await ask(bot, fake, typed))["data"]["embeds"][0]["title"] == title   # ...is what Discord shows
+
+
+@pytest.mark.parametrize(("locale", "title", "handled"), [
+    ("es-ES", "Trata de personas", "A cargo de"),
+    ("es-419", "Trata de personas", "A cargo de"),
+    ("en-GB", "Human trafficking", "Handled by"),
+    ("pt-BR", "Human trafficking", "Handled by"),
+])
+async def test_answers_follow_the_members_locale(discord_env, locale: str, title: str, handled: str):
+    bot, fake = discord_env
+    embed = (await ask(bot, fake, "human-trafficking", locale=locale))["data"]["embeds"][0]
+    assert embed["title"] == title
+    assert embed["fields"][0]["name"] == handled
+
+
+async def test_spanish_falls_back_to_english_text_where_a_topic_has_no_translation(discord_env):
+    bot, fake = discord_env
+    embed = (await ask(bot, fake, "detention", locale="es-419"))["data"]["embeds"][0]
+    assert embed["title"] == "Immigration detention"
+    assert embed["footer"]["text"].endswith("Información general, no asesoría legal.")
+
+
+async def test_no_match_privately_says_the_table_does_not_cover_it_and_escapes_the_question(discord_env):
+    bot, fake = discord_env
+    data = (await ask(bot, fake, "@everyone how do I file my **taxes**"))["data"]
+    assert is_private(data)
+    assert data["content"] == "The routing table does not cover that question."
+    description = data["embeds"][0]["description"]
+    assert "@\u200beveryone" in description and "\\*\\*taxes\\*\\*" in description
+    assert data["allowed_mentions"] == NO_MENTIONS
+
+
+async def test_a_near_miss_offers_the_suggestions_to_pick_from(discord_env):
+    bot, fake = discord_env
+    data = (await ask(bot, fake, "traffic jail"))["data"]
+    assert data["content"] == "The routing table does not cover that question."
+    options = data["components"][0]["components"][0]["options"]
+    assert [option["value"] for option in options] == ["human-trafficking", "detention"]
+
+
+async def test_in_a_dm_the_answer_is_a_plain_message_without_a_pin_button(discord_env):
+    bot, fake = discord_env
+    data = (await ask(bot, fake, "detention", guild=False))["data"]
+    assert not is_private(data) and data["embeds"][0]["title"] == "Immigration detention"
+    assert not any(custom_id.startswith("who:pin:") for custom_id in custom_ids(data))
+    assert is_private((await ask(bot, fake, "detention", guild=False, private=True))["data"])
+
+
+# --- ambiguous: a picker only the asker can use -----------------------------------------------------------------------
+
+class _AmbiguousFor:
+    """The core's matcher, except that one query is ambiguous between trafficking (HSI) and detention (ERO)."""
+
+    def __init__(self, inner, query: str):
+        self.inner, self.query = inner, query
+
+    def resolve(self, query: str) -> Resolution:
+        if query == self.query:
+            return Resolution(query, "ambiguous", (Candidate("human-trafficking", "ice-hsi", 61.0),
+                                                   Candidate("detention", "ice-ero", 58.0)))
+        return self.inner.resolve(query)
+
+    def suggest(self, prefix: str, limit: int = 25) -> list[str]:
+        return self.inner.suggest(prefix, limit)
+
+
+@pytest.fixture
+async def ambiguous_env(start_bot, mini_router: Router):
+    return await start_bot(dataclasses.replace(mini_router, matcher=_AmbiguousFor(mini_router.matcher, "held")))
+
+
+async def test_ambiguous_sends_a_private_picker_and_the_pick_is_answered_publicly(ambiguous_env):
+    bot, fake = ambiguous_env
+    data = (await ask(bot, fake, "held", user_id=7))["data"]
+    assert is_private(data)
+    picker = data["components"][0]["components"][0]
+    assert [option["value"] for option in picker["options"]] == ["human-trafficking", "detention"]
+    assert all(len(option["label"]) <= 100 for option in picker["options"])
+    message = fake.messages[max(fake.messages)]
+
+    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["detention"]}
+    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=message))
+    answer = callback(fake)["data"]
+    assert not is_private(answer)                                  # asked publicly, so answered publicly
+    assert answer["embeds"][0]["title"] == "Immigration detention"
+    assert "who:pin:detention" in custom_ids(answer)
+    assert fake.calls[-1].method == "DELETE" and fake.calls[-1].path.endswith("/messages/@original")  # picker gone
+
+
+async def test_only_the_asker_can_use_the_picker(ambiguous_env):
+    bot, fake = ambiguous_env
+    picker = (await ask(bot, fake, "held", user_id=7))["data"]["components"][0]["components"][0]
+    message = fake.messages[max(fake.messages)]
+    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["detention"]}
+    await fake.interact(bot, interaction_payload(3, pick, user_id=8, message=message))
+    refusal = callback(fake)["data"]
+    assert is_private(refusal) and "Only the person who asked" in refusal["content"]
+    assert not any(c.method == "DELETE" for c in fake.calls)
+
+    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=message))   # still usable by 7
+    assert callback(fake)["data"]["embeds"][0]["title"] == "Immigration detention"
+
+
+async def test_a_private_ambiguous_question_stays_private_after_the_pick(ambiguous_env):
+    bot, fake = ambiguous_env
+    picker = (await ask(bot, fake, "held", user_id=7, private=True))["data"]["components"][0]["components"][0]
+    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["human-trafficking"]}
+    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=fake.messages[max(fake.messages)]))
+    answer = callback(fake)["data"]
+    assert is_private(answer) and "who:pin:human-trafficking" not in custom_ids(answer)
+
+
+# --- autocomplete -----------------------------------------------------------------------------------------------------
+
+async def complete(bot, fake, command: str, option: str, value: str, locale: str = "en-US") -> list[dict]:
+    await fake.interact(bot, interaction_payload(4, slash(command, **{option: value, "focused": option}),
+                                                 locale=locale))
+    sent = callback(fake)
+    assert sent["type"] == 8                                    # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+    return sent["data"]["choices"]
+
+
+async def test_autocomplete_offers_topics_by_prefix_with_ids_as_values(discord_env):
+    bot, fake = discord_env
+    assert await complete(bot, fake, "who", "topic", "traf") == [
+        {"name": "Human trafficking — HSI", "value": "human-trafficking"}]
+    assert (await complete(bot, fake, "who", "topic", "trata", locale="es-ES"))[0] == {
+        "name": "Trata de personas — HSI", "value": "human-trafficking"}
+    everything = await complete(bot, fake, "who", "topic", "")
+    assert sorted(choice["value"] for choice in everything) == ["detention", "human-trafficking", "ice-mission"]
+
+
+async def test_autocomplete_on_the_real_table_stays_within_discords_limits(start_bot):
+    # Speed is measured by bench/bench_routing.py (suggest p99), not asserted here.
+    real = Router.load()
+    bot, fake = await start_bot(real)
+    for prefix in ("traf", "", "i", "287", "which jail is he in", "x" * 100, "trata de", "ice"):
+        choices = await complete(bot, fake, "who", "topic", prefix)
+        assert len(choices) <= 25
+        assert all(1 <= len(c["name"]) <= 100 and c["value"] in real.knowledge.topics for c in choices)
+    assert (await complete(bot, fake, "who", "topic", "traf"))[0]["value"] in {
+        topic_id for topic_id in real.knowledge.topics if "trafficking" in topic_id}
+
+
+# --- /ice -------------------------------------------------------------------------------------------------------------
+
+async def test_ice_answers_the_topic_of_an_aspect(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("ice", aspect="ero")))
+    assert callback(fake)["data"]["embeds"][0]["title"] == "Immigration detention"
+
+
+async def test_ice_rejects_a_value_that_is_not_one_of_its_choices(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("ice", aspect="skating")))
+    data = callback(fake)["data"]
+    assert is_private(data) and data["content"].startswith("I could not read that option")
+
+
+# --- /agency, /topics, /sources, /about -------------------------------------------------------------------------------
+
+async def test_agency_autocomplete_and_answer(discord_env):
+    bot, fake = discord_env
+    choices = await complete(bot, fake, "agency", "name", "hs")
+    assert choices[0] == {"name": "HSI — Homeland Security Investigations", "value": "ice-hsi"}
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="ice")))
+    data = callback(fake)["data"]
+    assert not is_private(data) and data["allowed_mentions"] == NO_MENTIONS
+    embed = data["embeds"][0]
+    assert embed["title"] == "U.S. Immigration and Customs Enforcement"
+    assert embed["author"]["name"] == "DHS › ICE"
+    names = [field["name"] for field in embed["fields"]]
+    assert names == ["U.S. Immigration and Customs Enforcement (ICE)", "Homeland Security Investigations (HSI)",
+                     "Enforcement and Removal Operations (ERO)"]
+    menu = data["components"][0]["components"][0]
+    assert menu["custom_id"] == "who:open:ice"
+    assert [option["value"] for option in menu["options"]] == ["ice-mission", "human-trafficking", "detention"]
+
+
+async def test_an_agencys_topic_menu_opens_the_answer_privately_for_whoever_picks(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="HSI")))
+    message = fake.messages[max(fake.messages)]
+    pick = {"custom_id": "who:open:ice-hsi", "component_type": 3, "values": ["human-trafficking"]}
+    await fake.interact(bot, interaction_payload(3, pick, user_id=99, locale="es-ES", message=message))
+    data = callback(fake)["data"]
+    assert is_private(data) and data["embeds"][0]["title"] == "Trata de personas"
+
+
+async def test_an_unknown_agency_is_refused_privately_and_escaped(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="<@&123456789012345678> _x_")))
+    data = callback(fake)["data"]
+    assert is_private(data)
+    assert "<@&123456789012345678>" not in data["content"] and "\\_x\\_" in data["content"]
+
+
+async def test_topics_pages_through_the_real_table_with_buttons(start_bot):
+    bot, fake = await start_bot(Router.load())
+    await fake.interact(bot, interaction_payload(2, slash("topics"), user_id=5))
+    first = callback(fake)["data"]
+    assert is_private(first)
+    buttons = first["components"][0]["components"]
+    assert [b.get("disabled") for b in buttons] == [True, True, False]      # ◀ disabled on page 1; the counter
+    total = int(buttons[1]["label"].split("/")[1])
+    assert total > 1
+    await fake.interact(bot, interaction_payload(3, {"custom_id": buttons[2]["custom_id"], "component_type": 2},
+                                                 user_id=5, message=fake.messages[max(fake.messages)]))
+    page = callback(fake)
+    assert page["type"] == 7                                                 # UPDATE_MESSAGE
+    assert page["data"]["components"][0]["components"][1]["label"] == f"2/{total}"
+    assert page["data"]["embeds"][0]["fields"] != first["embeds"][0]["fields"]
+
+
+async def test_sources_and_about(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("sources")))
+    sources = callback(fake)["data"]["embeds"][0]
+    assert "[Human Trafficking fact sheet](https://www.ice.gov/factsheets/human-trafficking)" in sources["fields"][
+        0]["value"]
+    await fake.interact(bot, interaction_payload(2, slash("about")))
+    about = callback(fake)["data"]["embeds"][0]
+    text = str(about)
+    assert "the who-handles repository" in text and "not legal advice" in text and "2026-11-25" in text
+    assert f"/channels/{GUILD_ID}/{CHANNEL_ID}" not in text
+
+
+async def test_every_reply_of_a_session_goes_out_with_mentions_disabled(ambiguous_env):
+    bot, fake = ambiguous_env
+    await ask(bot, fake, "human-trafficking")
+    await ask(bot, fake, "human-trafficking")                  # the repeat pointer
+    await ask(bot, fake, "held")
+    await ask(bot, fake, "nothing at all here")
+    for command in ("topics", "sources", "about"):
+        await fake.interact(bot, interaction_payload(2, slash(command)))
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="ero")))
+    sent = [c.json.get("data", c.json) for c in fake.replies() if c.json.get("type", 4) in (4, 7)]
+    assert len(sent) == 8
+    assert all(data["allowed_mentions"] == NO_MENTIONS for data in sent)

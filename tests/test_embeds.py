@@ -1,0 +1,168 @@
+"""bot/embeds.py: every embed the bot can send stays within Discord's limits, and says what the issue asks."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import discord
+import pytest
+
+from bot.core.answers import AgencyRef, Answer, Involved, SourceRef, TopicRef
+from bot.core.router import Router
+from bot.embeds import (
+    FIELD_LIMIT,
+    SELECT_LABEL_LIMIT,
+    TOTAL_LIMIT,
+    about_embed,
+    agency_embed,
+    answer_embed,
+    choices_embed,
+    embed_problems,
+    option_label,
+    source_pages,
+    topic_pages,
+)
+
+LANGS = ("en", "es")
+
+
+@pytest.fixture(scope="module")
+def real() -> Router:
+    return Router.load()   # the real table, as shipped
+
+
+def test_every_topic_of_the_real_table_fits_in_english_and_spanish(real: Router):
+    assert len(real.knowledge.topics) > 10
+    for lang in LANGS:
+        for topic_id in real.knowledge.topics:
+            answer = real.topic(topic_id, lang)
+            assert answer is not None
+            embed = answer_embed(answer)
+            assert embed_problems(embed) == [], (topic_id, lang)
+            assert embed.title == answer.title
+            # nothing the table says is cut: summary whole, every source listed
+            assert embed.description == answer.summary
+            sources = "\n".join(field.value or "" for field in embed.fields)
+            for source in answer.sources:
+                assert f"`[{source.number}]`" in sources, (topic_id, source)
+
+
+def test_every_agency_page_topic_page_and_source_page_fits(real: Router):
+    knowledge = real.knowledge
+    for lang in LANGS:
+        for agency_id in knowledge.agencies:
+            assert embed_problems(agency_embed(knowledge, agency_id, lang)) == [], (agency_id, lang)
+        pages = topic_pages(knowledge, lang)
+        assert all(embed_problems(page) == [] for page in pages)
+        assert _lines(pages) == len(knowledge.topics)
+        sources = source_pages(knowledge, lang)
+        assert all(embed_problems(page) == [] for page in sources)
+        assert _lines(sources) == len(knowledge.sources)
+        assert embed_problems(about_embed(knowledge, "1.2.3", lang)) == []
+
+
+def _lines(pages: list[discord.Embed]) -> int:
+    return sum((field.value or "").count("\n") + 1 for page in pages for field in page.fields)
+
+
+def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):
+    answer = mini_router.topic("human-trafficking")
+    assert answer is not None
+    embed = answer_embed(answer)
+    fields = {field.name: field.value for field in embed.fields}
+    assert list(fields) == ["Handled by", "Also involved", "Sources", "Related"]
+    assert embed.title == "Human trafficking"
+    assert embed.author.name == "DHS › ICE › HSI" == answer.chain_text
+    assert embed.colour == discord.Colour(0x112E51)                 # HSI inherits DHS's colour in the fixture
+    assert embed.description == "ICE is one of the primary federal agencies against human trafficking [1]."
+    assert fields["Handled by"] == "Homeland Security Investigations (HSI)"
+    assert "Enforcement and Removal Operations (ERO)" in fields["Also involved"]
+    assert fields["Sources"] == ("`[1]` [Human Trafficking fact sheet](https://www.ice.gov/factsheets/human-"
+                                 "trafficking) — U.S. Immigration and Customs Enforcement")
+    assert fields["Related"] == "• **Immigration detention** (ERO)"
+    assert embed.footer.text == "Checked 2026-11-24. General information, not legal advice."
+
+
+def test_spanish_answers_use_the_translation_and_spanish_labels(mini_router: Router):
+    answer = mini_router.topic("human-trafficking", "es")
+    assert answer is not None
+    embed = answer_embed(answer)
+    assert embed.title == "Trata de personas"
+    assert {field.name for field in embed.fields} >= {"A cargo de", "Fuentes", "Relacionado"}
+    assert embed.footer.text == "Verificado 2026-11-24. Información general, no asesoría legal."
+
+
+def test_no_match_says_so_and_escapes_what_was_typed(mini_router: Router):
+    answer = mini_router.ask("@everyone **how do I file my taxes** <@123456789012345678> " + "x" * 300)
+    assert answer.status == "none"
+    embed = choices_embed(answer)
+    assert embed.title == answer.not_covered == "The routing table does not cover that question."
+    text = embed.description or ""
+    assert "@everyone" not in text and "@\u200beveryone" in text
+    assert "**how" not in text and "\\*\\*how" in text
+    assert "<@123456789012345678>" not in text
+    assert len(text) < 200                                   # the echo is cut, not the whole paste
+    assert embed_problems(embed) == []
+
+
+def test_ambiguous_lists_the_candidates_with_their_handlers():
+    refs = tuple(TopicRef(f"t{i}", f"Topic {i}", AgencyRef("ice-hsi", "Homeland Security Investigations", "HSI"))
+                 for i in range(3))
+    embed = choices_embed(Answer(query="passports", status="ambiguous", choices=refs))
+    assert "passports" in (embed.description or "")
+    assert [line for line in (embed.fields[0].value or "").splitlines()] == [
+        "• **Topic 0** (HSI)", "• **Topic 1** (HSI)", "• **Topic 2** (HSI)"]
+
+
+def test_a_monstrous_answer_is_cut_to_fit_never_rejected():
+    """More and longer of everything than the loader allows: the embed still fits."""
+    agency = AgencyRef("x", "A" * 300, "S" * 300)
+    answer = Answer(
+        query="q", status="match", topic_id="t", title="T" * 400, summary="word [1] " * 700,
+        handler_chain=(agency,) * 40,
+        also=tuple(Involved(agency, "role " * 300) for _ in range(30)),
+        sources=tuple(SourceRef(n, "Title ] with [ brackets" * 20, "P" * 200, "https://x.gov/a(b)c" + "d" * 500)
+                      for n in range(1, 60)),
+        related=tuple(TopicRef(f"r{n}", "R" * 300, agency) for n in range(40)),
+        checked=dt.date(2026, 1, 1), colour=0x123456,
+    )
+    embed = answer_embed(answer)
+    assert embed_problems(embed) == []
+    assert len(embed) <= TOTAL_LIMIT and len(embed.fields) <= FIELD_LIMIT
+    sources = next(field.value for field in embed.fields if field.name == "Sources") or ""
+    assert "(b)" not in sources and "%28b%29" in sources      # a ")" in a URL cannot end the link early
+    assert "] with [" not in sources                          # nor a "]" in a title
+    assert [field.name for field in embed.fields][:2] == ["Handled by", "Sources"]   # citations win the room
+
+
+def test_the_limit_checker_catches_each_kind_of_overflow():
+    embed = discord.Embed(title="t" * 257, description="d" * 4097)
+    embed.add_field(name="n", value="v" * 1025)
+    for _ in range(25):
+        embed.add_field(name="n", value="v" * 100)
+    problems = embed_problems(embed)
+    assert any("title" in p for p in problems) and any("description" in p for p in problems)
+    assert any("26 fields" in p for p in problems) and any("field 1 value" in p for p in problems)
+    assert any("in all" in p for p in problems)
+
+
+def test_option_labels_fit_discords_100_characters(real: Router):
+    for lang in LANGS:
+        for ref in real.suggest_refs("", lang, limit=1000):
+            label = option_label(ref)
+            assert 1 <= len(label) <= SELECT_LABEL_LIMIT
+            assert ref.handler.short in label
+    long = TopicRef("x", "Y" * 500, AgencyRef("a", "Agency", "AG"))
+    assert len(option_label(long)) == SELECT_LABEL_LIMIT
+    weird = dataclasses.replace(long, handler=AgencyRef("a", "Agency", "Z" * 80))
+    assert len(option_label(weird)) <= SELECT_LABEL_LIMIT
+
+
+def test_about_names_the_repository_without_inventing_a_url(mini_router: Router):
+    embed = about_embed(mini_router.knowledge, "0.1.0")
+    text = " ".join([embed.description or "", embed.footer.text or ""] + [f.value or "" for f in embed.fields])
+    assert "the who-handles repository" in text
+    assert "http" not in text
+    assert "0.1.0" in text and "2026-11-25" in text and "not legal advice" in text
+    assert "4 agencies · 3 topics · 2 sources" in text
