@@ -33,3 +33,4 @@ def test_squash_and_join_codes():
     assert squash(normalise("287 (g)")) == "287g"
     assert join_codes(normalise("I-9 form, F-1 visa, 287 (g)")) == "i9 form f1 visa 287g"
     assert join_codes("a file") == "a file"
+    assert join_codes("apply for a t visa") == "apply for a tvisa"

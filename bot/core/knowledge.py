@@ -76,6 +76,7 @@ class Topic:
     also: tuple[Involvement, ...]
     aliases: tuple[str, ...]
     keywords: tuple[str, ...]
+    signals: tuple[str, ...]
     summary: str
     citations: tuple[str, ...]
     related: tuple[str, ...]
@@ -388,7 +389,7 @@ def _load_sources(path: Path, problems: _Problems) -> dict[str, Source]:
     return sources
 
 
-TOPIC_FIELDS = {"id", "title", "handler", "also", "aliases", "keywords", "summary", "citations", "related",
+TOPIC_FIELDS = {"id", "title", "handler", "also", "aliases", "keywords", "signals", "summary", "citations", "related",
                 "checked"}
 
 
@@ -407,6 +408,7 @@ def _load_topics(
             ident, title, handler = read.ident(), read.text("title"), read.ident("handler")
             summary = read.text("summary")
             aliases, keywords = read.texts("aliases"), read.texts("keywords", required=False)
+            signals = read.texts("signals", required=False)
             citations, related = read.texts("citations"), read.texts("related", required=False)
             checked = read.date("checked")
             also = _read_involvement(read, agencies)
@@ -435,7 +437,7 @@ def _load_topics(
                     read.problem("aliases", f"{alias!r} has no letters or digits")
                 else:
                     alias_owner[key] = (ident, f"{path}:{read.line('aliases')}")
-            topics[ident] = Topic(ident, title, handler, also, aliases, keywords, summary, citations, related,
+            topics[ident] = Topic(ident, title, handler, also, aliases, keywords, signals, summary, citations, related,
                                   checked)
             where_defined[ident] = f"{path}:{read.line()}"
             pending_related.append((read, ident, related))

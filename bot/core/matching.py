@@ -30,6 +30,7 @@ Status = Literal["match", "ambiguous", "none"]
 
 # --- tuned on the evaluation set (tests/eval/queries.yaml); change them only with `./dev bench` figures --------
 MATCH_SCORE = 45.0          # share of the query (0-100) a topic must explain to be a confident answer
+SENTENCE_SCORE = 30.0       # ...or this much, when it explains two or more words of the question
 MIN_EVIDENCE = 1.5          # and the absolute weight of what it explains (one specific word is ~3)
 SUGGEST_SCORE = 20.0        # below a match, candidates above this are offered as "did you mean"
 AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the best makes the answer ambiguous
@@ -38,19 +39,31 @@ FUZZY_SHORT_CUTOFF = 75.0   # the same for words of 4-5 letters, where one wrong
 FUZZY_MIN_LENGTH = 5        # shorter words must match exactly: "ero" is not a typo of "era", "morn" not of "modern"
 FUZZY_TERMS = 5             # how many known terms a misspelt word may stand for
 FUZZY_MIN_LENGTH_SHORT = 4  # ...except in a query of one or two words, where a typo is all there is to go on
-UNKNOWN_WEIGHT = 2.5        # weight of a word the table does not know at all
+UNKNOWN_WEIGHT = 2.0        # weight of a word the table does not know at all
+MAX_UNKNOWN_WORDS = 3       # how many unknown words count against a topic, however long the question
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
 LONE_WORD_SCORE = 65.0      # a topic that explains one word of the query needs at least this score
 CLOSE_NAME = 85.0           # ...unless the whole query is this close (0-100) to one of the topic's names
-MIN_WORD_WEIGHT = 1.0       # a word explained with less weight than this (a generic word) does not count as one
+MIN_WORD_WEIGHT = 1.5       # a word explained with less weight than this (a generic word) does not count as one
 MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
 RERANK_LIMIT = 64            # ...widened to include ties with the last, up to this many
 RERANK_DEPTH = 16           # how many of the best term scores are re-scored against whole names
+SIGNAL_BOOST = 4.0          # a topic's signal words ("complain", "bribe") weigh this much more for that topic
+HANDLER_SHARE = 0.5         # share of a topic's term score that comes from all topics of its handler together
 NAME_WEIGHT = 0.3           # share of the final score that comes from the closest whole name (edit similarity)
 MAX_CANDIDATES = 5
 SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 
+# Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
+# so "court date for a parking ticket" is not read as an immigration hearing. Stemmed forms.
+OFF_TOPIC = frozenset({
+    "ticket", "parking", "speeding", "driving", "driver", "insurance", "tax", "taxe", "irs", "rent", "landlord",
+    "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
+    "hotel", "stamp", "pothole", "noise", "usp", "multa", "renta", "clima", "receta", "perro", "retirement",
+    "pension", "medicare", "medicaid",
+})
+OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
     "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",
@@ -72,6 +85,14 @@ responsible charge
 el la los las lo le les un una unos unas de del al a y o u que quien quienes donde como cuando cual cuales por
 para con sin se su sus mi mis tu tus es son esta estan esto eso ese esa hay me te nos en ya muy mas pero si no
 yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre
+actually even ever also maybe probably basically literally anyone anybody everyone people person guy guys lady
+much many lot lots thing things stuff way ways
+brother sister son daughter dad mom mother father parents wife husband uncle aunt cousin grandma grandpa
+grandmother grandfather friend friends neighbor neighbour boyfriend girlfriend partner kid kids family relative
+today tomorrow yesterday tonight morning night week weeks month months year years ago now lately recently
+omg lol pls plz hi hey hello ok okay yes yeah like worried happened happening
+hermano hermana hijo hija papa mama padre madre esposo esposa marido tio tia primo prima abuela abuelo amigo amiga
+vecino vecina novio novia familia hoy ayer manana noche semana semanas mes meses ano anos ahora
 """.split())
 
 
@@ -106,6 +127,7 @@ class Entry:
     handler: str
     names: tuple[str, ...]
     keywords: tuple[str, ...] = ()
+    signals: tuple[str, ...] = ()   # words of intent that decide the topic even beside another agency's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +150,22 @@ class Resolution:
 
 @dataclass(slots=True)
 class _Tally:
-    explained: float = 0.0
     terms: dict[int, float] = field(default_factory=dict)   # query word position → weight it explained
     phrases: int = 0                                        # extra words matched as part of a phrase
+    bonus: float = 0.0                                      # weight added for whole phrases
+    boosted: set[int] = field(default_factory=set)          # positions explained by one of the topic's signals
+
+    @property
+    def explained(self) -> float:
+        return sum(self.terms.values()) + self.bonus
+
+    def absorb(self, other: _Tally) -> None:
+        """Merge another topic's tally into this handler's: each query word counts once, at its best."""
+        for position, weight in other.terms.items():
+            if weight > self.terms.get(position, 0.0):
+                self.terms[position] = weight
+        self.phrases = max(self.phrases, other.phrases)
+        self.bonus = max(self.bonus, other.bonus)
 
     @property
     def words(self) -> int:
@@ -161,16 +196,20 @@ class Matcher:
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         self._names: list[tuple[str, str]] = []       # (normalised name, topic id), sorted, for prefix search
         self._content_names: dict[str, list[str]] = defaultdict(list)
+        self._boost: dict[tuple[str, str], float] = {}
         self._word_starts: dict[str, set[str]] = defaultdict(set)
 
         for entry in self.entries.values():
             for name in entry.names:
                 self._index_exact(normalise(name), entry.id)
-            for text in (*entry.names, *entry.keywords):
+            for text in (*entry.names, *entry.keywords, *entry.signals):
                 words = tuple(stem(word) for word in content_words(join_codes(normalise(text))))
                 self._topic_terms[entry.id].update(words)
                 if len(words) > 1:
                     self._phrases[words[0]].append((words, entry.id))
+            for text in entry.signals:
+                for word in content_words(join_codes(normalise(text))):
+                    self._boost[(stem(word), entry.id)] = SIGNAL_BOOST
             for name in entry.names:
                 key = normalise(name)
                 self._names.append((key, entry.id))
@@ -208,7 +247,8 @@ class Matcher:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
-        return self._decide(query, ranked)
+        off_topic = any(stem(word) in OFF_TOPIC for word in key.split())
+        return self._decide(query, ranked, off_topic)
 
     def _exact_match(self, key: str) -> str | None:
         for form in (key, without_filler(key), squash(key)):
@@ -222,37 +262,62 @@ class Matcher:
         words = [stem(word) for word in plain]
         if not words:
             return []
-        total = 0.0
+        total, unknown, off_topic = 0.0, 0, 0
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
+            if word in OFF_TOPIC:
+                off_topic += 1
+                continue
             matches = self._term_matches(word, fuzzy_from)
             if not matches:
-                total += UNKNOWN_WEIGHT
+                unknown += 1
                 continue
             # A misspelt word is only partly explained: its full weight counts against every topic, its similarity
             # discounts what a topic gains from it. "trafficing" still fits; "black" is not quite "back".
             total += max(self._weight[term] for term, _ in matches)
             for term, similarity in matches:
-                gained = self._weight[term] * similarity
                 for topic_id in self._postings[term]:
+                    boost = self._boost.get((term, topic_id), 1.0)
+                    gained = self._weight[term] * similarity * boost
                     tally = tallies[topic_id]
-                    previous = tally.terms.get(position, 0.0)
-                    if gained > previous:
-                        tally.explained += gained - previous
+                    if gained > tally.terms.get(position, 0.0):
                         tally.terms[position] = gained
+                        if boost > 1.0:
+                            tally.boosted.add(position)
+                        else:
+                            tally.boosted.discard(position)
         for start, word in enumerate(words):
             for phrase, topic_id in self._phrases.get(word, ()):
                 if tuple(words[start: start + len(phrase)]) == phrase:
                     # As informative as its weakest word: "immigration detention" adds little to "detention".
                     bonus = PHRASE_BONUS * len(phrase) * min(self._weight.get(term, 0.0) for term in phrase)
-                    tallies[topic_id].explained += bonus
+                    tallies[topic_id].bonus += bonus
                     tallies[topic_id].phrases += len(phrase) - 1
                     total += bonus / 2
-        ranked = [
-            _Scored(min(100.0, 100.0 * tally.explained / total), tally.explained, tally.words, topic_id)
-            for topic_id, tally in tallies.items()
-        ]
+        # People wrap a question in words of their own ("my dad has been locked up for 3 weeks and nobody tells
+        # us anything"): unknown words count against every topic, but only up to a point.
+        total += UNKNOWN_WEIGHT * min(unknown + off_topic, MAX_UNKNOWN_WORDS)
+        if total <= 0:
+            return []
+        # A signal word decides between agencies named in the same question ("a border patrol agent asked me for
+        # a bribe"); alone ("noise complaint about my neighbors") it is just a word.
+        explained_positions = {position for tally in tallies.values() for position in tally.terms}
+        for tally in tallies.values():
+            if tally.boosted and tally.boosted.issuperset(explained_positions):
+                for position in tally.boosted:
+                    tally.terms[position] /= SIGNAL_BOOST
+                tally.boosted.clear()
+        # The question is who handles it: words spread over several topics of one handler ("which part of ICE
+        # arrests and deports people": arrest, deport) are evidence for that handler as a whole.
+        handlers: dict[str, _Tally] = defaultdict(_Tally)
+        for topic_id, tally in tallies.items():
+            handlers[self.entries[topic_id].handler].absorb(tally)
+        ranked = []
+        for topic_id, tally in tallies.items():
+            handler = handlers[self.entries[topic_id].handler]
+            share = (1 - HANDLER_SHARE) * tally.explained + HANDLER_SHARE * handler.explained
+            ranked.append(_Scored(min(100.0, 100.0 * share / total), handler.explained, handler.words, topic_id))
         ranked.sort(key=_Scored.order)
         return self._rerank(" ".join(plain), ranked)
 
@@ -288,7 +353,7 @@ class Matcher:
                                 limit=FUZZY_TERMS)
         return [(term, score / 100.0) for term, score, _ in found]
 
-    def _decide(self, query: str, ranked: list[_Scored]) -> Resolution:
+    def _decide(self, query: str, ranked: list[_Scored], off_topic: bool = False) -> Resolution:
         candidates = tuple(
             Candidate(item.topic, self.entries[item.topic].handler, round(item.score, 1))
             for item in ranked[:MAX_CANDIDATES]
@@ -299,7 +364,12 @@ class Matcher:
         top = ranked[0]
         # One known word in a sentence of unknown ones ("how do I file my taxes") is not enough to answer.
         lone_word = top.words < 2 and top.score < LONE_WORD_SCORE and top.name_similarity < CLOSE_NAME
-        if top.score < MATCH_SCORE or top.evidence < MIN_EVIDENCE or lone_word:
+        # A long question explained in two or more of its words is answered even though much of it is the
+        # asker's own story ("my dad has been locked up by immigration for 3 weeks and nobody tells us anything").
+        well_explained = top.score >= MATCH_SCORE or (top.words >= 2 and top.score >= SENTENCE_SCORE)
+        if off_topic and top.score < OFF_TOPIC_SCORE:
+            well_explained = False
+        if not well_explained or top.evidence < MIN_EVIDENCE or lone_word:
             return Resolution(query, "none", candidates)
         best = candidates[0]
         rivals = [c for c in candidates[1:] if c.handler != best.handler and c.score >= best.score - AMBIGUITY_MARGIN]

@@ -26,7 +26,8 @@ class Router:
     @classmethod
     def build(cls, knowledge: Knowledge) -> Router:
         entries = (
-            Entry(topic.id, topic.handler, (topic.title, *topic.aliases, *_translated_titles(topic)), topic.keywords)
+            Entry(topic.id, topic.handler, (topic.title, *topic.aliases, *_translated_titles(topic)), topic.keywords,
+                  topic.signals)
             for topic in knowledge.topics.values()
         )
         return cls(knowledge, Matcher(entries))
