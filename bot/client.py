@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -33,7 +34,7 @@ from bot.settings import Settings, SettingsError, is_loopback_url
 
 log = logging.getLogger("who_handles.discord")
 
-EXTENSIONS = ("bot.cogs.who", "bot.cogs.browse")
+EXTENSIONS = ("bot.cogs.who", "bot.cogs.browse", "bot.cogs.admin")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
 
 
@@ -55,7 +56,7 @@ def package_version() -> str:
 
 class WhoHandlesBot(commands.Bot):
     def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
-                 metrics: Metrics | None = None, **options: Any):
+                 metrics: Metrics | None = None, knowledge_dir: Path | None = None, **options: Any):
         super().__init__(
             command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
             help_command=None,
@@ -64,12 +65,14 @@ class WhoHandlesBot(commands.Bot):
             **options,
         )
         self._router = router
+        self.knowledge_dir = knowledge_dir
         self.limits = limits or Limits()
         self.clock = clock
         self.recent = RecentAnswers(self.limits.repeat_window_seconds, clock)
         self.user_rate = UserRate(self.limits.user_rate_count, self.limits.user_rate_seconds, clock)
         self.metrics = metrics or Metrics()
         self.version = package_version()
+        self.draining = False   # set on SIGTERM: new interactions are turned away while answers in flight finish
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
 
@@ -84,6 +87,26 @@ class WhoHandlesBot(commands.Bot):
         self._router = router
         self.metrics.knowledge_loaded(router.knowledge.version)
 
+    async def reload_knowledge(self) -> list[str]:
+        """Load the table again (SIGHUP or /reload). A table that fails validation is refused, the old one keeps
+        serving, and the problems are logged with file and line; returns them (empty when the new table is in)."""
+        try:
+            router = await asyncio.to_thread(Router.load, self.knowledge_dir)
+        except KnowledgeError as error:
+            self.metrics.reloads.labels(result="refused").inc()
+            log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version, error)
+            return error.problems
+        self.swap_router(router)
+        self.metrics.reloads.labels(result="ok").inc()
+        log.info("knowledge reloaded: %s", router.knowledge.version)
+        return []
+
+    def last_heartbeat_ack(self) -> float | None:
+        """When the gateway last acknowledged a heartbeat (time.perf_counter); for several shards, the oldest."""
+        sockets = [shard.ws for shard in getattr(self, "shards", {}).values()] or [getattr(self, "ws", None)]
+        acks = [getattr(getattr(ws, "_keep_alive", None), "_last_ack", None) for ws in sockets]
+        return None if not acks or None in acks else min(acks)
+
     async def setup_hook(self) -> None:
         from bot.cogs.who import OpenTopicSelect, PinButton
 
@@ -91,6 +114,7 @@ class WhoHandlesBot(commands.Bot):
             await self.load_extension(extension)
         self.add_dynamic_items(PinButton, OpenTopicSelect)
         self.tree.error(self.on_tree_error)
+        self.tree.interaction_check = self.note_arrival  # type: ignore[method-assign]
 
     # --- shared by the cogs -------------------------------------------------------------------------------------
 
@@ -101,8 +125,20 @@ class WhoHandlesBot(commands.Bot):
             cooldown = app_commands.Cooldown(self.limits.user_rate_count, self.limits.user_rate_seconds)
             raise app_commands.CommandOnCooldown(cooldown, wait)
 
-    def count_answer(self, command: str, status: str) -> None:
+    def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:
         self.metrics.answers.labels(command=command, status=status).inc()
+        received = interaction.extras.get("received") if interaction is not None else None
+        if received is not None:
+            self.metrics.latency.labels(command=command).observe(time.perf_counter() - received)
+
+    async def note_arrival(self, interaction: discord.Interaction) -> bool:
+        """The tree's interaction_check: remember when the interaction arrived (for the latency histogram), and
+        turn work away politely while shutting down."""
+        interaction.extras["received"] = time.perf_counter()
+        if self.draining:
+            await self._tell(interaction, say(lang_for(interaction.locale), "restarting"))
+            return False
+        return True
 
     def count_autocomplete(self, command: str) -> None:
         self.metrics.autocomplete.labels(command=command).inc()
@@ -147,10 +183,21 @@ class WhoHandlesBot(commands.Bot):
             log.warning("could not tell the member about an error (interaction %s)", interaction.id)
 
 
+class ShardedWhoHandlesBot(WhoHandlesBot, commands.AutoShardedBot):
+    """The same bot on a slice of the application's gateway shards (SHARD_COUNT, SHARD_IDS): several copies with
+    disjoint slices serve one application together."""
+
+
 def build_bot(router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
-              metrics: Metrics | None = None, **options: Any) -> WhoHandlesBot:
+              metrics: Metrics | None = None, settings: Settings | None = None, **options: Any) -> WhoHandlesBot:
     """A bot ready to log in; nothing here touches the network."""
-    return WhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics, **options)
+    if settings is not None and settings.shard_count:
+        shard_ids = list(settings.shard_ids) if settings.shard_ids else list(range(settings.shard_count))
+        return ShardedWhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics,
+                                    knowledge_dir=settings.knowledge_dir, shard_count=settings.shard_count,
+                                    shard_ids=shard_ids, **options)
+    knowledge_dir = settings.knowledge_dir if settings is not None else None
+    return WhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics, knowledge_dir=knowledge_dir, **options)
 
 
 # --- the local fake Discord -------------------------------------------------------------------------------------------
@@ -207,7 +254,7 @@ def run_bot(environ: Mapping[str, str] | None = None) -> int:
         print(f"who-handles: {error}", file=sys.stderr)
         return 2
     configure_logging(settings)
-    bot = build_bot(router, limits=Limits.from_settings(settings))
+    bot = build_bot(router, limits=Limits.from_settings(settings), settings=settings)
     try:
         asyncio.run(_serve(bot, token, settings))
     except discord.LoginFailure:
@@ -228,14 +275,18 @@ def run_bot(environ: Mapping[str, str] | None = None) -> int:
 
 async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
     health: HealthServer | None = None
-    with contextlib.suppress(NotImplementedError):   # `docker stop` sends SIGTERM: close the gateway cleanly
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        # `docker stop` sends SIGTERM: stop taking work, let answers in flight finish, close the gateway, exit 0.
+        loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(_shut_down(bot)))
+        # SIGHUP reloads the knowledge; a broken table is refused and the old one keeps serving.
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(bot.reload_knowledge()))
     async with bot:
         await bot.login(token)
         if settings.api_base:
             await use_local_gateway(bot)
         if settings.health_port:
-            health = HealthServer(bot.metrics, lambda: _last_heartbeat_ack(bot), clock=time.perf_counter)
+            health = HealthServer(bot.metrics, bot.last_heartbeat_ack, clock=time.perf_counter)
             await health.start(settings.health_port)
         try:
             await bot.connect()
@@ -244,10 +295,16 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
                 await health.stop()
 
 
-def _last_heartbeat_ack(bot: commands.Bot) -> float | None:
-    """When the gateway last acknowledged a heartbeat (time.perf_counter), None before the first connection."""
-    keep_alive = getattr(getattr(bot, "ws", None), "_keep_alive", None)
-    return getattr(keep_alive, "_last_ack", None)
+SHUTDOWN_GRACE_SECONDS = 8.0   # within Docker's default 10 s before SIGKILL
+IN_FLIGHT_TASKS = ("CommandTree-invoker", "discord-ui")   # the names discord.py gives the tasks that answer
+
+
+async def _shut_down(bot: WhoHandlesBot) -> None:
+    bot.draining = True
+    in_flight = [task for task in asyncio.all_tasks() if task.get_name().startswith(IN_FLIGHT_TASKS)]
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_SECONDS / 2)
+    await asyncio.wait_for(bot.close(), timeout=SHUTDOWN_GRACE_SECONDS / 2)
 
 
 # --- who-handles sync -------------------------------------------------------------------------------------------------

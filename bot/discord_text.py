@@ -57,6 +57,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unknown_topic": "That topic is no longer in the table.",
         "open_topic": "Open a topic",
         "page": "Page {page} of {pages}",
+        "restarting": "The bot is restarting. Please ask again in a minute.",
+        "reload_owner_only": "Only the bot's owner can reload the knowledge table.",
+        "reload_done": "Reloaded the knowledge table: {version}.",
+        "reload_refused": "The new table has {count} problem(s), so the old one keeps serving. First: {first}",
     },
     "es": {
         "not_covered_query": "Usted preguntó por «{query}».",
@@ -83,6 +87,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "unknown_topic": "Ese tema ya no está en la tabla.",
         "open_topic": "Abrir un tema",
         "page": "Página {page} de {pages}",
+        "restarting": "El bot se está reiniciando. Vuelva a preguntar en un minuto.",
+        "reload_owner_only": "Solo el dueño del bot puede recargar la tabla.",
+        "reload_done": "Tabla recargada: {version}.",
+        "reload_refused": "La tabla nueva tiene {count} problema(s); la anterior sigue en uso. Primero: {first}",
     },
 }
 

@@ -102,7 +102,7 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
     """Send one Answer the way the issue asks: a match publicly (unless private) once per channel per window; an
     ambiguous or missed question privately, with a menu of the candidates for the asker alone."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
-    bot.count_answer(command, answer.status)
+    bot.count_answer(command, answer.status, interaction)
     if answer.status != "match":
         if answer.status == "none":
             log_miss(answer.query)

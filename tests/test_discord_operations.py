@@ -1,0 +1,80 @@
+"""Operating the bot: reloading the table without a restart, draining on shutdown, shard slices, latency metrics."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import discord
+
+from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
+from bot.core.router import Router
+from bot.settings import Settings
+from conftest import MINI, interaction_payload, slash
+
+
+def copy_table(tmp_path: Path) -> Path:
+    target = tmp_path / "table"
+    shutil.copytree(MINI, target)
+    return target
+
+
+async def test_reload_swaps_a_good_table_and_refuses_a_broken_one(start_bot, tmp_path: Path):
+    table = copy_table(tmp_path)
+    bot, _ = await start_bot(Router.load(table))
+    bot.knowledge_dir = table
+    before = bot.router
+
+    topics = table / "topics" / "main.yaml"
+    topics.write_text(topics.read_text().replace("title: Human trafficking", "title: Human trafficking (new)"))
+    assert await bot.reload_knowledge() == []
+    assert bot.router is not before
+    assert bot.router.knowledge.topics["human-trafficking"].title == "Human trafficking (new)"
+
+    good = bot.router
+    topics.write_text("topics:\n  - id: [broken\n")
+    problems = await bot.reload_knowledge()
+    assert problems and f"{topics}:" in problems[0]
+    assert bot.router is good                         # the old table keeps serving
+    metrics = bot.metrics.render().decode()
+    assert 'who_handles_reloads_total{result="ok"} 1.0' in metrics
+    assert 'who_handles_reloads_total{result="refused"} 1.0' in metrics
+
+
+async def test_reload_command_is_for_the_owner_only(start_bot, mini_router: Router, monkeypatch):
+    bot, fake = await start_bot(mini_router)
+
+    async def is_owner(user: discord.abc.User) -> bool:
+        return user.id == 7
+
+    monkeypatch.setattr(bot, "is_owner", is_owner)
+    await fake.interact(bot, interaction_payload(2, slash("reload"), user_id=42))
+    assert "Only the bot's owner" in fake.last()["content"]
+    await fake.interact(bot, interaction_payload(2, slash("reload"), user_id=7))
+    assert "Reloaded the knowledge table" in fake.last()["content"]
+
+
+async def test_while_draining_new_commands_are_turned_away_politely(discord_env):
+    bot, fake = discord_env
+    bot.draining = True
+    await fake.interact(bot, interaction_payload(2, slash("who", topic="human-trafficking")))
+    reply = fake.last()
+    assert "restarting" in reply["content"]
+    assert reply["flags"] & 64                        # private
+    assert "embeds" not in reply or not reply["embeds"]
+
+
+async def test_answers_feed_the_latency_histogram(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("who", topic="human-trafficking")))
+    assert 'who_handles_answer_seconds_count{command="who"} 1.0' in bot.metrics.render().decode()
+
+
+def test_shard_settings_choose_the_sharded_bot_with_its_slice(mini_router: Router):
+    sharded = build_bot(mini_router, settings=Settings.from_env({"SHARD_COUNT": "4", "SHARD_IDS": "1,3"}))
+    assert isinstance(sharded, ShardedWhoHandlesBot)
+    assert (sharded.shard_count, sharded.shard_ids) == (4, [1, 3])
+    assert isinstance(build_bot(mini_router, settings=Settings.from_env({})), WhoHandlesBot)
+    assert not isinstance(build_bot(mini_router, settings=Settings.from_env({})), ShardedWhoHandlesBot)
+    everything = build_bot(mini_router, settings=Settings.from_env({"SHARD_COUNT": "2"}))
+    assert everything.shard_ids == [0, 1]
