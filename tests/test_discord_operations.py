@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import discord
+from conftest import MINI, interaction_payload, slash
 
 from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
 from bot.core.router import Router
 from bot.settings import Settings
-from conftest import MINI, interaction_payload, slash
 
 
 def copy_table(tmp_path: Path) -> Path:
