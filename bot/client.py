@@ -31,6 +31,7 @@ from bot.core.router import Router
 from bot.discord_text import lang_for, say
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
+from bot.translator import SpanishTranslator
 
 log = logging.getLogger("who_handles.discord")
 
@@ -110,6 +111,7 @@ class WhoHandlesBot(commands.Bot):
     async def setup_hook(self) -> None:
         from bot.cogs.who import OpenTopicSelect, PinButton
 
+        await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(PinButton, OpenTopicSelect)
