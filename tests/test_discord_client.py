@@ -298,7 +298,8 @@ async def test_the_dry_run_payload_is_what_the_real_tree_sends(mini_router: Rout
     bot = build_bot(mini_router)
     async with bot:
         await bot.setup_hook()
-        expected = [command.to_dict(bot.tree) for command in bot.tree.get_commands()]
+        translator = bot.tree.translator
+        expected = [await command.get_translated_payload(bot.tree, translator) for command in bot.tree.get_commands()]
     assert payload == expected
     assert await command_payload(guild_id=123) == expected       # copied to the guild, the same commands
 
