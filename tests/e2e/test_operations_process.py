@@ -1,0 +1,169 @@
+"""Operating the real bot process: shard slices in two processes, SIGTERM with an answer in flight, SIGHUP reloads,
+/healthz and /metrics, and what the logs may say. Waits are on events or on the bot's own output, with timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `fakediscord`; see tests/fakediscord/README.md
+from fakediscord import FakeDiscord, guild_id_for_shard
+from fakediscord.botprocess import BotProcess, sync_commands
+
+WAIT = 20.0
+SHUTDOWN_LIMIT = 10.0   # Docker's default grace before SIGKILL
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+@pytest.fixture
+async def fake(tmp_path: Path) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        await sync_commands(server, tmp_path)
+        yield server
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    """A copy of the bundled table that a test may edit."""
+    copy = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, copy)
+    return copy
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
+    """Until condition() is true; checks every 20 ms, fails with `what` after `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def title_of(fake: FakeDiscord, topic: str, **kw: object) -> str:
+    interaction = await fake.send_command("who", {"topic": topic, "private": True}, **kw)
+    callback = await interaction.wait_for_callback(timeout=WAIT)
+    return callback.data["embeds"][0]["title"]
+
+
+async def test_two_processes_serve_disjoint_shard_slices_of_one_application(fake: FakeDiscord,
+                                                                           tmp_path: Path) -> None:
+    guilds = [fake.make_guild(guild_id=guild_id_for_shard(shard, 2), name=f"Shard {shard} guild") for shard in (0, 1)]
+    bots = [await BotProcess.start(fake, tmp_path, env={"SHARD_COUNT": "2", "SHARD_IDS": str(shard)},
+                                   name=f"shard{shard}") for shard in (0, 1)]
+    try:
+        for shard in (0, 1):
+            await fake.wait_for_ready(shard, timeout=WAIT)
+        assert sorted(identify.shard for identify in fake.identifies) == [(0, 2), (1, 2)]
+        for shard, guild in enumerate(guilds):
+            interaction = await fake.send_command("who", {"topic": "trafficking"}, guild_id=guild.id)
+            callback = await interaction.wait_for_callback(timeout=WAIT)
+            assert interaction.shard_id == shard and callback.data["embeds"]
+        assert len(fake.identifies) == 2   # each process took its own slice and nothing more
+    finally:
+        statuses = [await bot.stop() for bot in bots]
+    assert statuses == [0, 0], [bot.output() for bot in bots]
+
+
+async def test_sigterm_finishes_the_answer_in_flight_and_exits_0_in_time(fake: FakeDiscord, tmp_path: Path) -> None:
+    bot = await BotProcess.start(fake, tmp_path)
+    await fake.wait_for_ready(timeout=WAIT)
+    fake.rate_limit("POST", "/interactions/*/callback", retry_after=1.0)
+    interaction = await fake.send_command("who", {"topic": "trafficking"})
+    await interaction.wait_for_request("POST", "*/callback", timeout=WAIT)   # the answer is now waiting to retry
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    status = await bot.stop(signal.SIGTERM, timeout=SHUTDOWN_LIMIT + 5)
+    elapsed = loop.time() - started
+    assert status == 0, bot.output()
+    assert elapsed < SHUTDOWN_LIMIT, elapsed
+    callback = await interaction.wait_for_callback(timeout=1)   # it was sent before the process ended
+    assert callback.data["embeds"]
+    assert all(connection.closed for connection in fake.connections)
+
+
+async def test_sighup_swaps_in_a_good_table_and_refuses_a_broken_one(fake: FakeDiscord, tmp_path: Path,
+                                                                     table: Path) -> None:
+    bot = await BotProcess.start(fake, tmp_path, env={"KNOWLEDGE_DIR": str(table), "LOG_LEVEL": "INFO"})
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        assert await title_of(fake, "hsi") == "Homeland Security Investigations (HSI)"
+
+        hsi = table / "topics" / "hsi.yaml"
+        original = hsi.read_text(encoding="utf-8")
+        hsi.write_text(original.replace("title: Homeland Security Investigations (HSI)",
+                                        "title: Homeland Security Investigations (edited)", 1), encoding="utf-8")
+        bot.process.send_signal(signal.SIGHUP)
+        await wait_for(lambda: "knowledge reloaded" in bot.output(), "the reload")
+        assert await title_of(fake, "hsi") == "Homeland Security Investigations (edited)"
+
+        hsi.write_text(original.replace("handler: ice-hsi", "handler: ice-hsx", 1), encoding="utf-8")
+        bot.process.send_signal(signal.SIGHUP)
+        await wait_for(lambda: "knowledge reload refused" in bot.output(), "the refusal")
+        assert "hsi.yaml:5" in bot.output() and "ice-hsx" in bot.output()
+        assert await title_of(fake, "hsi") == "Homeland Security Investigations (edited)"   # still serving
+    finally:
+        assert await bot.stop() == 0, bot.output()
+
+
+async def test_healthz_and_metrics_of_a_connected_bot(fake: FakeDiscord, tmp_path: Path) -> None:
+    port = free_port()
+    bot = await BotProcess.start(fake, tmp_path, env={"HEALTH_PORT": str(port)})
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        await title_of(fake, "trafficking")
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}") as http:
+            async def healthz() -> int:
+                async with http.get("/healthz") as response:
+                    return response.status
+
+            # the health server starts just before the gateway connects; READY means it has begun
+            assert await healthz() == 200
+            async with http.get("/metrics") as response:
+                metrics = await response.text()
+        assert 'who_handles_answers_total{command="who",status="match"} 1.0' in metrics
+        assert "who_handles_knowledge_info" in metrics and "who_handles_answer_seconds_bucket" in metrics
+    finally:
+        assert await bot.stop() == 0, bot.output()
+
+
+@pytest.mark.parametrize("log_misses", ["", "1"])
+async def test_info_logs_carry_no_user_or_query_and_misses_only_when_asked(fake: FakeDiscord, tmp_path: Path,
+                                                                          log_misses: str) -> None:
+    bot = await BotProcess.start(fake, tmp_path, env={"LOG_LEVEL": "INFO", "LOG_FORMAT": "json",
+                                                      "LOG_MISSES": log_misses})
+    miss = "zebra accordion lessons"
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        hit = await fake.send_command("who", {"topic": "where is my green card"})
+        await hit.wait_for_callback(timeout=WAIT)
+        missed = await fake.send_command("who", {"topic": miss})
+        await missed.wait_for_callback(timeout=WAIT)
+        moderator = fake.guild.member_named("moderator")
+        pin = await fake.send_component("who:pin:green-card", message_id=hit.original_message_id,
+                                        user_id=moderator.id)
+        await pin.wait_for_followup(timeout=WAIT)
+    finally:
+        assert await bot.stop() == 0, bot.output()
+    output = bot.output()
+    assert "pinned an answer" in output   # info lines were written, so their absence below means something
+    for private in ("green card", str(hit.user_id), str(moderator.id), "moderator", fake.token):
+        assert private not in output
+    if log_misses:
+        assert f"unmatched query: {miss}" in output
+    else:
+        assert miss not in output
