@@ -8,6 +8,7 @@ rejected by Discord with a 400 in front of the person who asked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from urllib.parse import quote
 
 import discord
@@ -171,8 +172,12 @@ def _topic_line(ref: TopicRef) -> str:
 
 # --- answers -------------------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1024)
 def answer_embed(answer: Answer) -> discord.Embed:
-    """The full answer to a matched topic; for anything else, the choices (see `choices_embed`)."""
+    """The full answer to a matched topic; for anything else, the choices (see `choices_embed`).
+
+    Kept per Answer, because the same few answers go out again and again: the embed is shared, so it is sent as
+    it is and never changed (use `.copy()` for a variant)."""
     if answer.status != "match" or answer.handler is None:
         return choices_embed(answer)
     words = labels(answer.lang)

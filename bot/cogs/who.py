@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -81,9 +82,11 @@ def jump_url(interaction: discord.Interaction, message_id: int | None) -> str | 
     return f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
 
 
+@lru_cache(maxsize=1024)
 def answer_view(answer: Answer, public: bool) -> discord.ui.View | None:
     """The components under an answer: the persistent Pin button on public answers in a server, and a menu that
-    opens a related topic. None when there is nothing to show."""
+    opens a related topic. None when there is nothing to show. Kept per Answer like its embed: the view is stopped,
+    so discord.py only reads its components and never stores or changes it."""
     view = discord.ui.View(timeout=None)
     if public and answer.topic_id:
         view.add_item(PinButton(answer.topic_id))

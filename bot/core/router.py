@@ -7,17 +7,27 @@ the old table or the new one, never half of each.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from bot.core.answers import Answer, TopicRef, answer_resolution, answer_topic, topic_ref
 from bot.core.knowledge import Knowledge, Topic, load_knowledge
 from bot.core.matching import Entry, Matcher, Resolution
+from bot.core.text import MAX_QUERY_CHARS
+
+# Members ask the same few things over and over, and a table never changes under a Router (a reload builds a new
+# one), so answers are kept: a repeated question costs a dictionary look-up instead of a ranking.
+ANSWER_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
 class Router:
     knowledge: Knowledge
     matcher: Matcher
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_cached_ask", lru_cache(maxsize=ANSWER_CACHE_SIZE)(self._ask))
+        object.__setattr__(self, "_cached_topic", lru_cache(maxsize=ANSWER_CACHE_SIZE)(self._topic))
 
     @classmethod
     def load(cls, directory: Path | str | None = None) -> Router:
@@ -36,11 +46,19 @@ class Router:
         return self.matcher.resolve(query)
 
     def ask(self, query: str, lang: str = "en") -> Answer:
-        return answer_resolution(self.knowledge, self.matcher.resolve(query), lang)
+        if len(query) > MAX_QUERY_CHARS:   # a pasted essay is not worth keeping
+            return self._ask(query, lang)
+        return self._cached_ask(query, lang)
 
     def topic(self, topic_id: str, lang: str = "en") -> Answer | None:
         if topic_id not in self.knowledge.topics:
             return None
+        return self._cached_topic(topic_id, lang)
+
+    def _ask(self, query: str, lang: str) -> Answer:
+        return answer_resolution(self.knowledge, self.matcher.resolve(query), lang)
+
+    def _topic(self, topic_id: str, lang: str) -> Answer:
         return answer_topic(self.knowledge, topic_id, lang)
 
     def ice(self, aspect: str, lang: str = "en") -> Answer:
