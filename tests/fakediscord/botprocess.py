@@ -47,12 +47,13 @@ class BotProcess:
     @classmethod
     async def start(cls, fake: FakeDiscord, log_dir: Path, *, args: Sequence[str] = ("run",),
                     env: Mapping[str, str] | None = None, token: str | None = None,
-                    name: str = "bot") -> BotProcess:
+                    name: str = "bot", command: Sequence[str] | None = None) -> BotProcess:
+        """`command` replaces the program (default: who_handles()), e.g. to run it under a profiler."""
         log_path = Path(log_dir) / f"{name}-{next(_log_numbers)}.log"
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
-                *who_handles(), *args, env=bot_environment(fake, env, token=token), stdin=asyncio.subprocess.DEVNULL,
-                stdout=log, stderr=asyncio.subprocess.STDOUT)
+                *(command or who_handles()), *args, env=bot_environment(fake, env, token=token),
+                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT)
         return cls(process, log_path)
 
     @property

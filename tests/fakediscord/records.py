@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import fnmatch
+import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+
+def clone(data: Any) -> Any:
+    """A deep copy of JSON-like data; a pickle round trip is several times faster than copy.deepcopy, which
+    otherwise dominates the fake's own CPU time under benchmark load."""
+    return pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
 
 
 def path_matches(path: str, pattern: str) -> bool:

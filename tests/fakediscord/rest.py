@@ -3,7 +3,6 @@ status codes, error bodies and rate-limit headers."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import math
@@ -19,7 +18,7 @@ from aiohttp import web
 from .ids import Intents, Permissions
 from .interactions import ALLOWED_CALLBACKS, APPLICATION_COMMAND, MESSAGE_COMPONENT, FakeInteraction
 from .models import FakeChannel, FakeGuild, FakeUser, iso_now
-from .records import CallbackRecord, RecordedRequest, path_matches
+from .records import CallbackRecord, RecordedRequest, clone, path_matches
 from .validation import (
     EPHEMERAL,
     IS_COMPONENTS_V2,
@@ -178,7 +177,7 @@ class RestMixin:
             if rule is not None:
                 rule.remaining -= 1
                 rule.hits.append(record)
-                status, answer, extra = rule.status, copy.deepcopy(rule.body), rule.headers(route.bucket)
+                status, answer, extra = rule.status, clone(rule.body), rule.headers(route.bucket)
             else:
                 status, answer = await route.handler(call)
         except ApiError as error:
@@ -258,7 +257,7 @@ class RestMixin:
             }
             for key in ("name_localizations", "description_localizations", "options", "dm_permission"):
                 if key in command:
-                    out[key] = copy.deepcopy(command[key])
+                    out[key] = clone(command[key])
             if guild_id is None:
                 out["contexts"] = command.get("contexts")
             else:
@@ -268,12 +267,12 @@ class RestMixin:
             self.global_commands = stored
         else:
             self.guild_commands[guild_id] = stored
-        return 200, copy.deepcopy(stored)
+        return 200, clone(stored)
 
     async def _get_commands(self, call: Call) -> tuple[int, Any]:
         guild_id = self._check_application(call)
         stored = self.global_commands if guild_id is None else self.guild_commands.get(guild_id, [])
-        return 200, copy.deepcopy(stored)
+        return 200, clone(stored)
 
     # --- interactions -----------------------------------------------------------------------------------------------
 
@@ -329,7 +328,7 @@ class RestMixin:
             answer["interaction"]["response_message_id"] = message["id"]
         answer["resource"] = {"type": kind}
         if message is not None and kind in (4, 5, 7):
-            answer["resource"]["message"] = copy.deepcopy(message)
+            answer["resource"]["message"] = clone(message)
         return 200, answer
 
     def _interaction_for_webhook(self, call: Call) -> FakeInteraction:
@@ -354,7 +353,7 @@ class RestMixin:
                                         files=call.record.files)
         interaction.followup_ids.append(int(message["id"]))
         wait = call.record.query.get("wait", "false").lower() in ("1", "true")
-        return (200, copy.deepcopy(message)) if wait else (204, None)
+        return (200, clone(message)) if wait else (204, None)
 
     async def _get_webhook(self, call: Call) -> tuple[int, Any]:
         self._interaction_for_webhook(call)
@@ -384,14 +383,14 @@ class RestMixin:
         return interaction, message
 
     async def _get_webhook_message(self, call: Call) -> tuple[int, Any]:
-        return 200, copy.deepcopy(self._webhook_message(call)[1])
+        return 200, clone(self._webhook_message(call)[1])
 
     async def _edit_webhook_message(self, call: Call) -> tuple[int, Any]:
         _, message = self._webhook_message(call)
         body = call.json if isinstance(call.json, dict) else {}
         check_message(body, creating=False)
         self._edit_message(message, body, files=call.record.files)
-        return 200, copy.deepcopy(message)
+        return 200, clone(message)
 
     async def _delete_webhook_message(self, call: Call) -> tuple[int, Any]:
         _, message = self._webhook_message(call)
@@ -437,7 +436,7 @@ class RestMixin:
         needed = Permissions.VIEW_CHANNEL | Permissions.READ_MESSAGE_HISTORY
         if self._bot_permissions(channel, guild) & needed != needed:
             raise known_error(50001)
-        return 200, copy.deepcopy(self._channel_message(channel, call))
+        return 200, clone(self._channel_message(channel, call))
 
     async def _create_message(self, call: Call) -> tuple[int, Any]:
         channel, guild = self._channel(call)
@@ -452,10 +451,10 @@ class RestMixin:
         if guild is not None:
             session = self.session_for_guild(guild.id)
             if session is not None and session.intents & Intents.GUILD_MESSAGES:
-                event = {**copy.deepcopy(message), "guild_id": str(guild.id),
+                event = {**clone(message), "guild_id": str(guild.id),
                          "member": guild.members[self.bot_user.id].payload(with_user=False)}
                 call.after.append(lambda: self.dispatch_event(session, "MESSAGE_CREATE", event))
-        return 200, copy.deepcopy(message)
+        return 200, clone(message)
 
     # --- pins -------------------------------------------------------------------------------------------------------
 
@@ -503,7 +502,7 @@ class RestMixin:
         if self._bot_permissions(channel, guild) & needed != needed:
             raise known_error(50001)
         pins = self.pins.get(channel.id, [])
-        return [(copy.deepcopy(self.messages[mid]), at) for mid, at in reversed(pins) if mid in self.messages]
+        return [(clone(self.messages[mid]), at) for mid, at in reversed(pins) if mid in self.messages]
 
     async def _get_pins(self, call: Call) -> tuple[int, Any]:
         items = self._pinned_messages(call)
@@ -569,9 +568,9 @@ class RestMixin:
         if "content" in body:
             message["content"] = body.get("content") or ""
         if "embeds" in body:
-            message["embeds"] = [{"type": "rich", **copy.deepcopy(e)} for e in body.get("embeds") or []]
+            message["embeds"] = [{"type": "rich", **clone(e)} for e in body.get("embeds") or []]
         if "components" in body:
-            message["components"] = _with_component_ids(copy.deepcopy(body.get("components") or []))
+            message["components"] = _with_component_ids(clone(body.get("components") or []))
         if "attachments" in body or files:
             uploads = {f.get("name"): f for f in files}
             attachments = []

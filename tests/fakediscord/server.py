@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -29,6 +28,7 @@ from .records import (
     IdentifyRecord,
     RecordedRequest,
     ResumeRecord,
+    clone,
 )
 from .rest import KNOWN_ERRORS, FailRule, RestMixin
 
@@ -232,7 +232,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
         default_status, default_message = KNOWN_ERRORS.get(code, (400, "Bad Request"))
         body: dict[str, Any] = {"message": message or default_message, "code": code}
         if errors:
-            body["errors"] = copy.deepcopy(dict(errors))
+            body["errors"] = clone(dict(errors))
         patterns = (path,) if isinstance(path, str) else tuple(path)
         rule = FailRule(method.upper(), patterns, count, status or default_status, body)
         self._fail_rules.append(rule)
@@ -363,7 +363,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
                 if target is None:
                     raise ValueError("a message command needs target_id/message_id of a message in the fake")
                 data["target_id"] = str(target_message_id)
-                resolved["messages"] = {str(target_message_id): copy.deepcopy(target)}
+                resolved["messages"] = {str(target_message_id): clone(target)}
             else:
                 if target_id is None:
                     raise ValueError("a user command needs target_id")
@@ -376,7 +376,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
         payload = interaction_payload(self, interaction_id=interaction_id, token=token, type=interaction_type,
                                       data=data, guild=guild, channel=channel, user=user, member=member,
                                       permissions=permissions, app_permissions=app_permissions, locale=locale,
-                                      message=copy.deepcopy(component_message) if component_message else None)
+                                      message=clone(component_message) if component_message else None)
         interaction = FakeInteraction(self, interaction_id, token, interaction_type, kind, name, custom_id, payload,
                                       guild.id if guild else None, channel.id, user.id, session,
                                       message_id=target_message_id)
@@ -409,7 +409,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
         if message_id is not None:
             return self.messages[int(message_id)]
         if message is not None:
-            stored = self.messages.setdefault(int(message["id"]), copy.deepcopy(message))
+            stored = self.messages.setdefault(int(message["id"]), clone(message))
             return stored
         if component_type == 2:
             component: dict[str, Any] = {"type": 2, "style": 2, "label": "Button", "custom_id": custom_id}

@@ -1,0 +1,142 @@
+"""Gateway benchmark: the real `who-handles run` process answering slash commands through the local fake Discord.
+
+    python bench/bench_gateway.py [--quick] [--profile FILE]
+
+Measures, in one run: time from process start to the first answer; answered commands a second at full load and the
+bot's own CPU time per answer (from /proc); p50/p99 latency at a steady 200 commands a second; the bot's resident
+memory. The fake runs in this process, so at full load both sides share the machine. With --profile the bot runs
+under cProfile and FILE gets its stats (read them with `python -m pstats FILE`). The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from fakediscord import FakeDiscord, FakeInteraction
+from fakediscord.botprocess import BotProcess, sync_commands
+
+QUESTIONS = [
+    "trafficking", "deportation order", "who runs immigration court", "my work permit is late", "287g",
+    "I-9 audit at my job", "student visa SEVIS", "where is my green card", "ICE detention complaint",
+    "they took my uncle this morning, which jail is he in", "smuggling drugs across the border",
+    "customs at the airport", "border patrol checkpoint", "asylum interview", "child crossed alone",
+    "counterfeit goods", "report a crime tip line", "TPS", "naturalization", "trata de personas",
+]
+# Every command gets a full public answer: no repeat pointers, no per-user limit.
+BOT_ENV = {"REPEAT_WINDOW_SECONDS": "0", "USER_RATE_COUNT": "100000000", "LOG_LEVEL": "WARNING"}
+WAIT = 60.0
+
+
+def percentile(samples: Sequence[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def ask(fake: FakeDiscord, index: int) -> FakeInteraction:
+    interaction = await fake.send_command("who", {"topic": QUESTIONS[index % len(QUESTIONS)]}, timeout=WAIT)
+    callback = await interaction.wait_for_callback(timeout=WAIT)
+    if callback.type != 4 or not callback.data.get("embeds"):
+        raise RuntimeError(f"unexpected answer to {QUESTIONS[index % len(QUESTIONS)]!r}: {callback.data}")
+    return interaction
+
+
+def latency_ms(interaction: FakeInteraction) -> float:
+    """From the INTERACTION_CREATE being built to the answer's callback being accepted."""
+    return (interaction.callbacks[0].at - interaction.created) * 1000
+
+
+async def full_load(fake: FakeDiscord, count: int, concurrency: int) -> tuple[float, list[float]]:
+    """`count` commands with `concurrency` in flight at all times; (seconds, latencies)."""
+    queue = iter(range(count))
+    latencies: list[float] = []
+
+    async def worker() -> None:
+        for index in queue:
+            latencies.append(latency_ms(await ask(fake, index)))
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.monotonic() - started, latencies
+
+
+async def steady(fake: FakeDiscord, rate: float, seconds: float) -> list[float]:
+    """Commands at a fixed rate (an open loop: the next one goes out on time whatever the bot does)."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for index in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
+        tasks.append(asyncio.create_task(ask(fake, index)))
+    return [latency_ms(interaction) for interaction in await asyncio.gather(*tasks)]
+
+
+async def run(quick: bool, profile: Path | None) -> dict[str, float]:
+    load_count, steady_seconds = (3000, 5.0) if quick else (20000, 20.0)
+    with tempfile.TemporaryDirectory() as scratch:
+        async with FakeDiscord() as fake:
+            await sync_commands(fake, Path(scratch))
+            args: tuple[str, ...] = ("run",)
+            command = None
+            if profile is not None:
+                command = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bot"]
+            started = time.monotonic()
+            bot = await BotProcess.start(fake, Path(scratch), args=args, env=BOT_ENV, command=command)
+            try:
+                await fake.wait_for_ready(timeout=WAIT)
+                first = await ask(fake, 0)
+                start_to_first = first.callbacks[0].at - started
+                print(f"start to first answer: {start_to_first:.3f} s", flush=True)
+
+                await full_load(fake, 500, 64)    # warm-up: imports, caches, connection pool
+                cpu_before, fake_cpu_before = bot.cpu_seconds(), time.process_time()
+                elapsed, load_latencies = await full_load(fake, load_count, 256)
+                cpu_ms = (bot.cpu_seconds() - cpu_before) * 1000 / load_count
+                fake_cpu_ms = (time.process_time() - fake_cpu_before) * 1000 / load_count
+                replies_per_s = load_count / elapsed
+                print(f"full load: {load_count} answers in {elapsed:.2f} s = {replies_per_s:.0f}/s, "
+                      f"bot CPU {cpu_ms:.3f} ms per answer (fake Discord and driver: {fake_cpu_ms:.3f} ms), "
+                      f"p50 {statistics.median(load_latencies):.1f} ms", flush=True)
+
+                steady_latencies = await steady(fake, 200.0, steady_seconds)
+                p50, p99 = statistics.median(steady_latencies), percentile(steady_latencies, 0.99)
+                print(f"steady 200/s for {steady_seconds:.0f} s: p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
+                rss = bot.rss_mb()
+                print(f"bot resident memory: {rss:.1f} MB", flush=True)
+            finally:
+                status = await bot.stop()
+            if status != 0:
+                raise RuntimeError(f"the bot exited with {status}:\n{bot.output()}")
+    return {
+        "replies_per_s": round(replies_per_s, 1),
+        "bot_cpu_ms_per_reply": round(cpu_ms, 4),
+        "fake_cpu_ms_per_reply": round(fake_cpu_ms, 4),
+        "steady_p50_ms": round(p50, 3),
+        "steady_p99_ms": round(p99, 3),
+        "bot_rss_mb": round(rss, 1),
+        "start_to_first_answer_s": round(start_to_first, 3),
+        "full_load_commands": load_count,
+        "steady_commands": len(steady_latencies),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer commands, under a minute")
+    parser.add_argument("--profile", type=Path, help="run the bot under cProfile and write its stats here")
+    options = parser.parse_args(argv)
+    figures = asyncio.run(run(options.quick, options.profile))
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
