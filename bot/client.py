@@ -38,6 +38,10 @@ log = logging.getLogger("who_handles.discord")
 EXTENSIONS = ("bot.cogs.who", "bot.cogs.browse", "bot.cogs.admin")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
 
+# The bot never joins voice: discord.py's start-up warnings about missing voice libraries would only alarm operators.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
 
 def intents() -> discord.Intents:
     """The fewest that work. Slash commands, components and their interactions need no intent at all; `guilds`

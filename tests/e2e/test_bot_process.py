@@ -40,6 +40,7 @@ async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
         status = await process.stop()
         assert status == 0, process.output()
     assert fake.token not in process.output()
+    assert "voice will NOT be supported" not in process.output()   # no alarming noise about features we never use
 
 
 def embed_text(embed: dict) -> str:
