@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import discord
 
-from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef
+from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label
 from bot.core.knowledge import Knowledge
 from bot.discord_text import echo, say, shorten
 
@@ -189,20 +189,16 @@ def answer_embed(answer: Answer) -> discord.Embed:
         author=answer.chain_text,
         footer=f"{words['checked']} {answer.checked.isoformat() if answer.checked else '?'}. {answer.disclaimer}",
     )
-    fitter.field(words["handled"], [_agency_label(handler.name, handler.short)])
+    fitter.field(words["handled"], [handler.label])
     # The sources go in before "Also involved" (shown above them): if anything must be cut, it is not a citation.
     fitter.field(words["sources"], [f"`[{source.number}]` {_link(source.title, source.url)} — {source.publisher}"
                                     for source in answer.sources])
     if answer.also:
-        fitter.field(words["also"], [f"• **{_agency_label(item.agency.name, item.agency.short)}**: {item.role}"
+        fitter.field(words["also"], [f"• **{item.agency.label}**: {item.role}"
                                      for item in answer.also], at=1)
     if answer.related:
         fitter.field(words["related"], [_topic_line(ref) for ref in answer.related])
     return fitter.done()
-
-
-def _agency_label(name: str, short: str) -> str:
-    return name if short in name else f"{name} ({short})"
 
 
 def choices_embed(answer: Answer) -> discord.Embed:
@@ -244,10 +240,10 @@ def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> disc
     fitter = _Fitter(title=name, description=description, colour=knowledge.colour(agency_id), url=agency.url,
                      author=chain, footer=_disclaimer(lang))
     if direct:
-        fitter.field(_agency_label(name, agency.short), _topic_lines(direct, lang))
+        fitter.field(agency_label(name, agency.short), _topic_lines(direct, lang))
     for office, topics in nested:
         office_name = office.es_name if lang == "es" and office.es_name else office.name
-        fitter.field(_agency_label(office_name, office.short), _topic_lines(topics, lang))
+        fitter.field(agency_label(office_name, office.short), _topic_lines(topics, lang))
     involved = [topic for topic in knowledge.topics.values()
                 if any(item.agency == agency_id for item in topic.also)]
     if involved:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.knowledge import ICE_ASPECTS, SUMMARY_LIMIT, KnowledgeError, load_knowledge
+from bot.core.router import Router
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 REPO_KNOWLEDGE = Path(__file__).parent.parent / "knowledge"
@@ -164,6 +165,19 @@ def test_translation_problems(table: Path):
     assert f"{es}:5: topics.human-trafficking.summary: marker [2] has no matching entry in citations" in problems
     assert "cites ['2'] but the English summary cites ['1']" in problems
     assert "topics.ghost-topic: unknown topic" in problems
+
+
+def test_translated_roles_name_only_involved_agencies(table: Path):
+    es = table / "translations" / "es.yaml"
+    edit(es, "      ice-ero: En realidad no", "      cbp: En realidad no")
+    problems = "\n".join(problems_of(table))
+    assert f"{es}:7: topics.human-trafficking.also.cbp: is not among the agencies involved" in problems
+
+
+def test_answers_carry_the_translated_role_and_fall_back_to_english():
+    router = Router.load(FIXTURE)
+    assert router.topic("human-trafficking", "es").also[0].role == "En realidad no; un rol de prueba."
+    assert router.topic("human-trafficking", "en").also[0].role == "Not really; a fixture role."
 
 
 def test_untranslated_topics_are_listed():

@@ -20,11 +20,20 @@ NOT_COVERED = {
 CHAIN_SEPARATOR = " › "
 
 
+def agency_label(name: str, short: str) -> str:
+    """A name with the acronym people also know it by: "Servicio de Inmigración y Control de Aduanas (ICE)"."""
+    return name if short in name else f"{name} ({short})"
+
+
 @dataclass(frozen=True, slots=True)
 class AgencyRef:
     id: str
     name: str
     short: str
+
+    @property
+    def label(self) -> str:
+        return agency_label(self.name, self.short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,8 @@ def answer_topic(knowledge: Knowledge, topic_id: str, lang: str = "en", query: s
         title=text.title,
         summary=text.summary,
         handler_chain=tuple(agency_ref(knowledge, a.id, lang) for a in reversed(knowledge.chain(topic.handler))),
-        also=tuple(Involved(agency_ref(knowledge, item.agency, lang), item.role) for item in topic.also),
+        also=tuple(Involved(agency_ref(knowledge, item.agency, lang), text.role(item.agency, item.role))
+                   for item in topic.also),
         sources=tuple(
             SourceRef(number, source.title, source.publisher, source.url)
             for number, source in enumerate((knowledge.sources[s] for s in topic.citations), start=1)
@@ -152,7 +162,7 @@ def render_text(answer: Answer) -> str:
         answer.summary or "",
     ]
     if answer.also:
-        lines += ["", f"{labels['also']}:"] + [f"  - {item.agency.name}: {item.role}" for item in answer.also]
+        lines += ["", f"{labels['also']}:"] + [f"  - {item.agency.label}: {item.role}" for item in answer.also]
     lines += ["", f"{labels['sources']}:"]
     lines += [f"  [{source.number}] {source.title} ({source.publisher}) {source.url}" for source in answer.sources]
     if answer.related:

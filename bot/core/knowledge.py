@@ -66,6 +66,10 @@ class Involvement:
 class Localized:
     title: str
     summary: str
+    roles: tuple[tuple[str, str], ...] = ()   # (agency id, its role in this topic), where translated
+
+    def role(self, agency: str, english: str) -> str:
+        return next((role for agency_id, role in self.roles if agency_id == agency), english)
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,7 +478,8 @@ def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Invol
 
 
 def _load_translations(directory: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, Topic]:
-    """translations/<lang>.yaml: a title and summary per topic id, with the same citation markers as the English."""
+    """translations/<lang>.yaml: per topic id a title and summary, with the same citation markers as the English,
+    and optionally `also:` {agency id: role} for the agencies the topic lists as involved."""
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else ():
         lang = path.stem
         document = _read_yaml(path, problems)
@@ -496,17 +501,39 @@ def _load_translations(directory: Path, topics: dict[str, Topic], problems: _Pro
                 continue
             read = _Reader(problems, path, entry, f"{lang} topic")
             read.label = f"topics.{topic_id}"
-            read.unknown_fields({"title", "summary"})
+            read.unknown_fields({"title", "summary", "also"})
             title, summary = read.text("title"), read.text("summary")
             if title is None or summary is None:
                 continue
+            roles = _translated_roles(read, entry.get("also"), topic)
             _check_summary(read, "summary", summary, topic.citations)
             english = set(MARKER_PATTERN.findall(topic.summary))
             if set(MARKER_PATTERN.findall(summary)) != english:
                 read.problem("summary", f"cites {sorted(set(MARKER_PATTERN.findall(summary)))} but the English "
                                         f"summary cites {sorted(english)}")
-            topics[topic_id] = replace(topic, translations={**topic.translations, lang: Localized(title, summary)})
+            topics[topic_id] = replace(topic, translations={**topic.translations,
+                                                            lang: Localized(title, summary, roles)})
     return topics
+
+
+def _translated_roles(read: _Reader, also: object, topic: Topic) -> tuple[tuple[str, str], ...]:
+    if also is None:
+        return ()
+    if not isinstance(also, _Node):
+        read.problem("also", "must map an agency id to its role")
+        return ()
+    involved = {item.agency for item in topic.also}
+    nested = _Reader(read.problems, read.file, also, "")
+    nested.label = f"{read.label}.also"
+    roles = []
+    for agency, role in also.items():
+        if agency not in involved:
+            nested.problem(agency, f"is not among the agencies involved in topic {topic.id!r}")
+        elif not isinstance(role, str) or not role.strip():
+            nested.problem(agency, "needs the role as text")
+        else:
+            roles.append((agency, " ".join(role.split())))
+    return tuple(roles)
 
 
 def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, ...]) -> None:
