@@ -37,6 +37,7 @@ AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the bes
 FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
 FUZZY_SHORT_CUTOFF = 75.0   # the same for words of 4-5 letters, where one wrong letter already costs 20-25
 FUZZY_MIN_LENGTH = 5        # shorter words must match exactly: "ero" is not a typo of "era", "morn" not of "modern"
+FUZZY_OTHER_START_CUTOFF = 88.0  # ...for a misspelt word whose first letter differs from the term's
 FUZZY_TERMS = 5             # how many known terms a misspelt word may stand for
 FUZZY_MIN_LENGTH_SHORT = 4  # ...except in a query of one or two words, where a typo is all there is to go on
 UNKNOWN_WEIGHT = 2.0        # weight of a word the table does not know at all
@@ -61,14 +62,16 @@ OFF_TOPIC = frozenset({
     "ticket", "parking", "speeding", "driving", "driver", "insurance", "tax", "taxe", "irs", "rent", "landlord",
     "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
     "hotel", "stamp", "pothole", "noise", "usp", "multa", "renta", "clima", "receta", "perro", "retirement",
-    "pension", "medicare", "medicaid",
+    "pension", "medicare", "medicaid", "unemployment", "stimulus", "desempleo",
+    "cream", "skating", "skate", "rink", "hockey", "cube", "wedding", "boda",
 })
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
     "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",
     "states", "unidos", "estados", "america", "american", "law", "ley", "help", "ayuda", "question",
-    # everyday verbs and nouns that appear in many questions about anything
+    # the neighbouring country, and everyday verbs and nouns that appear in many questions about anything
+    "mexico", "mexican",
     "file", "apply", "call", "check", "contact", "number", "form", "process", "status", "security", "social",
 })
 
@@ -90,15 +93,22 @@ much many lot lots thing things stuff way ways
 brother sister son daughter dad mom mother father parents wife husband uncle aunt cousin grandma grandpa
 grandmother grandfather friend friends neighbor neighbour boyfriend girlfriend partner kid kids family relative
 today tomorrow yesterday tonight morning night week weeks month months year years ago now lately recently
-omg lol pls plz hi hey hello ok okay yes yeah like worried happened happening
+omg lol pls plz hi hey hello ok okay yes yeah like worried happened happening good great nice evening afternoon
+folks everybody welcome buenos buenas dias tardes noches hola gracias test testing
+anything nothing nobody everything somebody tell tells told telling wtf smh bro
+dan da dar sirve ser estar tener van va
 hermano hermana hijo hija papa mama padre madre esposo esposa marido tio tia primo prima abuela abuelo amigo amiga
 vecino vecina novio novia familia hoy ayer manana noche semana semanas mes meses ano anos ahora
 """.split())
 
 
+# Plurals whose singular is another word: "goods" are wares, not "good"; "customs" is the agency, not a custom.
+KEEP_PLURAL = frozenset({"goods", "customs", "arms", "papers", "means", "premises", "quarters"})
+
+
 def stem(word: str) -> str:
     """A light English/Spanish plural and tense stripper; misspellings are left to fuzzy matching."""
-    if len(word) <= 3 or not word.isalpha():
+    if len(word) <= 3 or not word.isalpha() or word in KEEP_PLURAL:
         return word
     for suffix, replacement in (("ies", "y"), ("ones", "on"), ("ches", "ch"), ("shes", "sh"), ("sses", "ss"),
                                 ("xes", "x"), ("ing", ""), ("ed", "")):
@@ -278,7 +288,9 @@ class Matcher:
             total += max(self._weight[term] for term, _ in matches)
             for term, similarity in matches:
                 for topic_id in self._postings[term]:
-                    boost = self._boost.get((term, topic_id), 1.0)
+                    # A signal is a word of intent as the asker wrote it; a typo's neighbour ("fight" ~ "right")
+                    # is no intent at all.
+                    boost = self._boost.get((term, topic_id), 1.0) if similarity == 1.0 else 1.0
                     gained = self._weight[term] * similarity * boost
                     tally = tallies[topic_id]
                     if gained > tally.terms.get(position, 0.0):
@@ -350,8 +362,11 @@ class Matcher:
             return []
         cutoff = FUZZY_SHORT_CUTOFF if len(word) <= 5 else FUZZY_TOKEN_CUTOFF
         found = process.extract(word, self._fuzzy_vocabulary, scorer=fuzz.ratio, score_cutoff=cutoff,
-                                limit=FUZZY_TERMS)
-        return [(term, score / 100.0) for term, score, _ in found]
+                                limit=FUZZY_TERMS * 2)
+        # Typos rarely touch the first letter, and a word that differs there is usually another word ("fight" is
+        # not "right"); a sound-alike start ("sitizenship") is accepted only when the rest is nearly the same.
+        return [(term, score / 100.0) for term, score, _ in found
+                if term[0] == word[0] or score >= FUZZY_OTHER_START_CUTOFF][:FUZZY_TERMS]
 
     def _decide(self, query: str, ranked: list[_Scored], off_topic: bool = False) -> Resolution:
         candidates = tuple(
