@@ -45,6 +45,7 @@ MAX_UNKNOWN_WORDS = 3       # how many unknown words count against a topic, howe
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
 LONE_WORD_SCORE = 65.0      # a topic that explains one word of the query needs at least this score
+NEAR_NAME = 90.0            # a query this close (0-100) to a whole name is that name, misspelt
 CLOSE_NAME = 85.0           # ...unless the whole query is this close (0-100) to one of the topic's names
 MIN_WORD_WEIGHT = 1.5       # a word explained with less weight than this (a generic word) does not count as one
 MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
@@ -346,6 +347,8 @@ class Matcher:
         for item in ranked[:depth]:
             similarity = self._name_similarity(query, item.topic)
             score = (1 - NAME_WEIGHT) * item.score + NAME_WEIGHT * similarity
+            if similarity >= NEAR_NAME:   # the query is one of the topic's names but for a typo
+                score = max(score, similarity)
             head.append(_Scored(score, item.evidence, item.words, item.topic, similarity))
         head.sort(key=_Scored.order)
         return head
