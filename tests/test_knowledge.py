@@ -183,3 +183,12 @@ def test_answers_carry_the_translated_role_and_fall_back_to_english():
 def test_untranslated_topics_are_listed():
     knowledge = load_knowledge(FIXTURE)
     assert knowledge.untranslated("es") == ["ice-mission", "detention"]
+
+
+def test_real_table_speaks_spanish_for_every_topic_and_role():
+    knowledge = load_knowledge(REPO_KNOWLEDGE)
+    assert knowledge.untranslated("es") == []
+    for topic in knowledge.topics.values():
+        spanish = topic.translations["es"]
+        assert spanish.summary != topic.summary, topic.id
+        assert {agency for agency, _ in spanish.roles} == {item.agency for item in topic.also}, topic.id
