@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Build stage: make the wheel (it carries the routing table inside the package).
 FROM python:3.12.8-slim-bookworm AS build
 WORKDIR /src
