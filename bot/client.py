@@ -106,11 +106,28 @@ class WhoHandlesBot(commands.Bot):
         log.info("knowledge reloaded: %s", router.knowledge.version)
         return []
 
+    def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket | None]:
+        """This process's gateway connections: the one of a plain bot, or one per shard of its slice (None for a
+        shard not launched yet)."""
+        if not isinstance(self, discord.AutoShardedClient):
+            return [self.ws]
+        # discord.py's ShardInfo (what `shards` holds) exposes no socket; _get_websocket reads the Shard behind it.
+        launched = self.shards
+        slice_ids = self.shard_ids if self.shard_ids is not None else range(self.shard_count or 0)
+        return [self._get_websocket(shard_id=shard_id) if shard_id in launched else None for shard_id in slice_ids]
+
     def last_heartbeat_ack(self) -> float | None:
-        """When the gateway last acknowledged a heartbeat (time.perf_counter); for several shards, the oldest."""
-        sockets = [shard.ws for shard in getattr(self, "shards", {}).values()] or [getattr(self, "ws", None)]
-        acks = [getattr(getattr(ws, "_keep_alive", None), "_last_ack", None) for ws in sockets]
-        return None if not acks or None in acks else min(acks)
+        """When the gateway last acknowledged a heartbeat (time.perf_counter); for several shards, the oldest.
+        None unless every connection of this process is open and heartbeating."""
+        acks: list[float] = []
+        for ws in self.gateway_sockets():
+            if ws is None or not ws.open:
+                return None
+            ack = getattr(ws._keep_alive, "_last_ack", None)   # no keep-alive before HELLO or after a close
+            if ack is None:
+                return None
+            acks.append(ack)
+        return min(acks) if acks else None
 
     async def setup_hook(self) -> None:
         from bot.cogs.who import OpenTopicSelect, PinButton

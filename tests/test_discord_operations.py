@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 from pathlib import Path
 
 import discord
 from conftest import MINI, interaction_payload, slash
+from fakediscord import FakeDiscord, pointed_at
 
 from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
 from bot.core.router import Router
+from bot.observability import HealthServer
 from bot.settings import Settings
 
 
@@ -78,3 +82,31 @@ def test_shard_settings_choose_the_sharded_bot_with_its_slice(mini_router: Route
     assert not isinstance(build_bot(mini_router, settings=Settings.from_env({})), ShardedWhoHandlesBot)
     everything = build_bot(mini_router, settings=Settings.from_env({"SHARD_COUNT": "2"}))
     assert everything.shard_ids == [0, 1]
+
+
+async def identify_at_once(shard_id: int | None, *, initial: bool = False) -> None:
+    """discord.py waits 5 s before each IDENTIFY after the first (Discord's limit); the fake needs no wait."""
+
+
+async def test_health_of_a_sharded_bot_needs_every_shard_of_its_slice_connected(mini_router: Router):
+    """The real AutoShardedBot on two shards against the fake Discord: healthy once both heartbeat, unhealthy as
+    soon as one of them is disconnected (discord.py's ShardInfo has no socket of its own to read)."""
+    async with FakeDiscord() as fake:
+        with pointed_at(fake):
+            bot = build_bot(mini_router, settings=Settings.from_env({"SHARD_COUNT": "2"}), guild_ready_timeout=0.05)
+            bot.before_identify_hook = identify_at_once       # the fake has no identify rate limit to respect
+            health = HealthServer(bot.metrics, bot.last_heartbeat_ack, clock=time.perf_counter)
+            assert not health.healthy()                       # not connected yet
+            await bot.login(fake.token)
+            connecting = asyncio.create_task(bot.connect())
+            try:
+                await asyncio.wait_for(bot.wait_until_ready(), 10)
+                assert sorted(bot.shards) == [0, 1]
+                assert health.healthy()
+                shard = bot.get_shard(1)
+                assert shard is not None
+                await shard.disconnect()
+                assert not health.healthy()                   # one shard of the slice is down
+            finally:
+                await bot.close()
+                await asyncio.wait_for(connecting, 10)

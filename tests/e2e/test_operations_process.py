@@ -59,10 +59,17 @@ async def title_of(fake: FakeDiscord, topic: str, **kw: object) -> str:
     return callback.data["embeds"][0]["title"]
 
 
+async def healthz(port: int) -> int:
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/healthz") as response:
+        return response.status
+
+
 async def test_two_processes_serve_disjoint_shard_slices_of_one_application(fake: FakeDiscord,
                                                                            tmp_path: Path) -> None:
     guilds = [fake.make_guild(guild_id=guild_id_for_shard(shard, 2), name=f"Shard {shard} guild") for shard in (0, 1)]
-    bots = [await BotProcess.start(fake, tmp_path, env={"SHARD_COUNT": "2", "SHARD_IDS": str(shard)},
+    ports = [free_port(), free_port()]
+    bots = [await BotProcess.start(fake, tmp_path, env={"SHARD_COUNT": "2", "SHARD_IDS": str(shard),
+                                                        "HEALTH_PORT": str(ports[shard])},
                                    name=f"shard{shard}") for shard in (0, 1)]
     try:
         for shard in (0, 1):
@@ -73,6 +80,8 @@ async def test_two_processes_serve_disjoint_shard_slices_of_one_application(fake
             callback = await interaction.wait_for_callback(timeout=WAIT)
             assert interaction.shard_id == shard and callback.data["embeds"]
         assert len(fake.identifies) == 2   # each process took its own slice and nothing more
+        # each process has answered on its shard, so that shard is connected and heartbeating: healthy
+        assert [await healthz(port) for port in ports] == [200, 200], [bot.output() for bot in bots]
     finally:
         statuses = [await bot.stop() for bot in bots]
     assert statuses == [0, 0], [bot.output() for bot in bots]
