@@ -53,8 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("route", help="read queries on stdin, write one JSON resolution a line")
     commands.add_parser("check", help="validate the knowledge table")
     commands.add_parser("export", help="print the whole table as JSON")
-    sync = commands.add_parser("sync", help="sync the slash commands with Discord")
-    sync.add_argument("--guild", type=int, help="sync to one guild (instant) instead of globally")
+    sync = commands.add_parser("sync", help="sync the slash commands with Discord",
+                               description="Register the slash commands with Discord: to one guild (instant) with "
+                                           "--guild or, without it, to DEV_GUILD_ID when that is set; otherwise "
+                                           "globally (can take up to an hour to show).")
+    where = sync.add_mutually_exclusive_group()
+    where.add_argument("--guild", type=int, metavar="ID",
+                       help="sync to this guild (instant) instead of globally; default: DEV_GUILD_ID when set")
+    where.add_argument("--global", dest="everywhere", action="store_true",
+                       help="sync globally even when DEV_GUILD_ID is set")
     sync.add_argument("--dry-run", action="store_true", help="print the commands as JSON; needs no token")
     for sub in (who, ice, commands.choices["run"]):
         sub.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help="language of the answers")
@@ -190,7 +197,7 @@ def _sync(args: argparse.Namespace) -> int:
     except ImportError:
         print("The Discord front end is not part of this build yet.", file=sys.stderr)
         return 1
-    return sync_commands(guild_id=args.guild, dry_run=args.dry_run)
+    return sync_commands(guild_id=args.guild, dry_run=args.dry_run, use_dev_guild=not args.everywhere)
 
 
 COMMANDS = {

@@ -332,14 +332,24 @@ async def _shut_down(bot: WhoHandlesBot) -> None:
 
 # --- who-handles sync -------------------------------------------------------------------------------------------------
 
-def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: Mapping[str, str] | None = None) -> int:
-    """Send the application commands to Discord (globally, or to one guild for instant testing). With dry_run, print
+def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: Mapping[str, str] | None = None, *,
+                  use_dev_guild: bool = True) -> int:
+    """Send the application commands to Discord (globally, or to one guild for instant testing). Without guild_id,
+    the guild is DEV_GUILD_ID when that is set (use_dev_guild=False, `--global`, ignores it). With dry_run, print
     instead, as JSON, exactly the payload discord.py's CommandTree.sync would send; no token, no network."""
     if dry_run:
         payload = asyncio.run(command_payload(guild_id))
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
     env = os.environ if environ is None else environ
+    chosen_by = ""
+    if guild_id is None and use_dev_guild:
+        try:
+            guild_id = Settings.from_env({"DEV_GUILD_ID": env.get("DEV_GUILD_ID", "")}).dev_guild_id
+        except SettingsError as error:
+            print(f"who-handles: {error}", file=sys.stderr)
+            return 2
+        chosen_by = " (DEV_GUILD_ID; --global syncs to all guilds)" if guild_id else ""
     token = env.get("DISCORD_TOKEN", "").strip()
     if not token:
         print("who-handles: sync needs DISCORD_TOKEN (or use --dry-run)", file=sys.stderr)
@@ -358,7 +368,8 @@ def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: M
         print(f"who-handles: Discord refused the commands: {error.status} {error.text}".replace(token, "[token]"),
               file=sys.stderr)
         return 1
-    where = f"guild {guild_id}" if guild_id else "all guilds (global commands can take up to an hour to appear)"
+    where = (f"guild {guild_id}{chosen_by}" if guild_id
+             else "all guilds (global commands can take up to an hour to appear)")
     print(f"synced {len(synced)} commands to {where}: {', '.join(command.name for command in synced)}")
     return 0
 

@@ -354,3 +354,55 @@ def test_sync_with_a_refused_token(capsys, route_base):
         assert sync_commands(None, environ={"DISCORD_TOKEN": SECRET, "DISCORD_API_BASE": local.base}) == 3
     err = capsys.readouterr().err
     assert "refused the token" in err and SECRET not in err
+
+
+def _sync_process(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`who-handles sync ARGS` as people run it, with only the given Discord settings."""
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("DISCORD_TOKEN", "DISCORD_API_BASE", "DEV_GUILD_ID")}
+    environment.update(env)
+    return subprocess.run([sys.executable, "-m", "bot", "sync", *args], capture_output=True, text=True, timeout=60,
+                          env=environment, cwd=ROOT)
+
+
+def test_sync_without_a_guild_uses_dev_guild_id_and_says_so(capsys, route_base):
+    with LocalDiscord() as local:
+        status = sync_commands(None, environ={"DISCORD_TOKEN": LocalDiscord.GOOD_TOKEN, "DISCORD_API_BASE": local.base,
+                                              "DEV_GUILD_ID": "4242"})
+        puts = [path for method, path, _ in local.requests if method == "PUT"]
+    assert status == 0
+    assert puts == ["/api/v10/applications/1/guilds/4242/commands"]
+    assert "synced 8 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out
+
+
+def test_sync_guild_and_global_override_dev_guild_id(capsys, route_base):
+    env = {"DISCORD_TOKEN": LocalDiscord.GOOD_TOKEN, "DEV_GUILD_ID": "4242"}
+    with LocalDiscord() as local:
+        env["DISCORD_API_BASE"] = local.base
+        assert sync_commands(77, environ=env) == 0
+        assert sync_commands(None, environ=env, use_dev_guild=False) == 0
+        puts = [path for method, path, _ in local.requests if method == "PUT"]
+    assert puts == ["/api/v10/applications/1/guilds/77/commands", "/api/v10/applications/1/commands"]
+    out = capsys.readouterr().out
+    assert "to guild 77:" in out and "to all guilds" in out and "DEV_GUILD_ID" not in out
+
+
+def test_sync_refuses_a_bad_dev_guild_id(capsys, route_base):
+    with LocalDiscord() as local:
+        status = sync_commands(None, environ={"DISCORD_TOKEN": LocalDiscord.GOOD_TOKEN, "DISCORD_API_BASE": local.base,
+                                              "DEV_GUILD_ID": "my-server"})
+    assert status == 2 and local.requests == []
+    assert "DEV_GUILD_ID must be a whole number" in capsys.readouterr().err
+
+
+def test_sync_command_line_documents_and_uses_dev_guild_id():
+    assert "DEV_GUILD_ID" in _sync_process("--help").stdout
+    with LocalDiscord() as local:
+        env = {"DISCORD_TOKEN": LocalDiscord.GOOD_TOKEN, "DISCORD_API_BASE": local.base, "DEV_GUILD_ID": "4242"}
+        to_dev_guild = _sync_process(**env)
+        everywhere = _sync_process("--global", **env)
+        puts = [path for method, path, _ in local.requests if method == "PUT"]
+    assert to_dev_guild.returncode == 0 and everywhere.returncode == 0, to_dev_guild.stderr + everywhere.stderr
+    assert puts == ["/api/v10/applications/1/guilds/4242/commands", "/api/v10/applications/1/commands"]
+    assert "guild 4242 (DEV_GUILD_ID" in to_dev_guild.stdout
+    assert "--guild" in _sync_process("--guild", "1", "--global").stderr    # one or the other
