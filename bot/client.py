@@ -20,6 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -367,6 +368,14 @@ def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: M
     except discord.HTTPException as error:
         print(f"who-handles: Discord refused the commands: {error.status} {error.text}".replace(token, "[token]"),
               file=sys.stderr)
+        return 1
+    except (aiohttp.ClientError, OSError, TimeoutError) as error:   # DNS, refused, reset, timed out
+        detail = f"{type(error).__name__}: {error}".replace(token, "[token]")
+        print(f"who-handles: could not reach Discord at {discord.http.Route.BASE} ({detail}); nothing was synced. "
+              "Check the network (and DISCORD_API_BASE) and try again.", file=sys.stderr)
+        return 1
+    except Exception as error:  # the last line of defence, as for `run`: say what, never with the token
+        print(f"who-handles: sync failed: {type(error).__name__}: {error}".replace(token, "[token]"), file=sys.stderr)
         return 1
     where = (f"guild {guild_id}{chosen_by}" if guild_id
              else "all guilds (global commands can take up to an hour to appear)")

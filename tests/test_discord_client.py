@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -406,3 +407,14 @@ def test_sync_command_line_documents_and_uses_dev_guild_id():
     assert puts == ["/api/v10/applications/1/guilds/4242/commands", "/api/v10/applications/1/commands"]
     assert "guild 4242 (DEV_GUILD_ID" in to_dev_guild.stdout
     assert "--guild" in _sync_process("--guild", "1", "--global").stderr    # one or the other
+
+
+def test_sync_against_an_unreachable_discord_is_a_clear_message_not_a_traceback():
+    with socket.socket() as probe:        # a loopback port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/api/v10"
+    result = _sync_process(DISCORD_TOKEN=SECRET, DISCORD_API_BASE=base)
+    assert result.returncode == 1
+    assert f"could not reach Discord at {base}" in result.stderr and "nothing was synced" in result.stderr
+    assert "Traceback" not in result.stderr and SECRET not in result.stdout + result.stderr
