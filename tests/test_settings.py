@@ -1,5 +1,9 @@
 """Configuration from the environment: defaults, every bad value named at once, and a token that never shows."""
 
+import dataclasses
+import re
+from pathlib import Path
+
 import pytest
 
 from bot.settings import Settings, SettingsError, is_loopback_url
@@ -61,3 +65,44 @@ def test_token_never_shows():
 ])
 def test_loopback_only(url: str, ok: bool):
     assert is_loopback_url(url) is ok
+
+
+EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+class Recording(dict):
+    """An environment that remembers every name Settings.from_env looks up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """`docker run --env-file` semantics: NAME=value lines (an empty value is set, as empty); # lines ignored."""
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def test_env_example_documents_every_setting_and_nothing_else():
+    environment = Recording()
+    Settings.from_env(environment)
+    fields = [f.name for f in dataclasses.fields(Settings) if f.name != "problems"]
+    assert len(environment.read) == len(fields)          # one variable per setting
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", EXAMPLE.read_text(encoding="utf-8"), re.MULTILINE))
+    assert environment.read <= documented, f"not in .env.example: {sorted(environment.read - documented)}"
+    assert documented <= environment.read, f"documented but never read: {sorted(documented - environment.read)}"
+
+
+def test_env_example_used_as_an_env_file_is_valid_and_keeps_the_health_server():
+    settings = Settings.from_env(env_file(EXAMPLE))
+    assert settings.health_port == 8080                  # as the image's ENV and HEALTHCHECK expect
+    assert settings == Settings.from_env({"HEALTH_PORT": "8080"})   # every other value is the default
