@@ -64,7 +64,8 @@ OFF_TOPIC = frozenset({
     "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
     "hotel", "stamp", "pothole", "noise", "usp", "multa", "renta", "clima", "receta", "perro", "retirement",
     "pension", "medicare", "medicaid", "unemployment", "stimulus", "desempleo",
-    "cream", "skating", "skate", "rink", "hockey", "cube", "wedding", "boda",
+    "cream", "skating", "skate", "rink", "hockey", "cube", "wedding", "boda", "dui", "dwi", "debit", "loan", "mortgage",
+    "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
 })
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
