@@ -84,7 +84,13 @@ def _ice(router: Router, args: argparse.Namespace) -> int:
 
 
 def _console(router: Router, args: argparse.Namespace) -> int:
-    run_console(router, sys.stdin, sys.stdout, args.lang, interactive=sys.stdin.isatty())
+    interactive = sys.stdin.isatty()
+    if not interactive:
+        # In a container started without a token (or without -i), the console would otherwise end at once and
+        # in silence: say on stderr what it is doing, so the operator sees that DISCORD_TOKEN is missing.
+        print("who-handles: no DISCORD_TOKEN set; answering /who and /ice lines from standard input "
+              "(set DISCORD_TOKEN to run the Discord bot).", file=sys.stderr)
+    run_console(router, sys.stdin, sys.stdout, args.lang, interactive=interactive)
     return 0
 
 

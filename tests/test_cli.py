@@ -55,6 +55,13 @@ def test_run_console_answers_each_line_and_exits_0_at_eof():
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_run_without_a_token_says_so_on_stderr_even_with_no_input():
+    result = who_handles("run", stdin="")
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert "no DISCORD_TOKEN set" in result.stderr
+
+
 def test_route_writes_one_json_line_per_query_in_order():
     queries = ["trafficking", "", "ice skating rink hours", "asylum", "ＴＲＡＦＦＩＣＫＩＮＧ"]
     result = who_handles("route", stdin="\n".join(queries) + "\n")
