@@ -205,3 +205,15 @@ async def test_a_broken_knowledge_file_stops_the_start_with_file_and_line(fake: 
     assert "hsi.yaml:5: topic 'hsi'.handler: unknown agency 'ice-hsx'" in output, output
     assert "Traceback" not in output
     assert len(fake.requests) == requests_before and fake.identifies == []   # never connected
+
+
+async def test_a_spanish_speaking_member_gets_spanish_answers_end_to_end(fake: FakeDiscord, bot: BotProcess) -> None:
+    answer = await ask(fake, "who", {"topic": "orden de deportacion"}, locale="es-419")
+    [embed] = answer["embeds"]
+    text = embed_text(embed)
+    assert "Operaciones de Control y Deportación" in text
+    assert "deportación" in embed["description"] and "[1]" in embed["description"]
+    assert "no asesoría legal" in embed["footer"]["text"].lower()
+    assert re.search(r"\]\(https://[^)]+\)", text)          # the sources stay as they are, linked
+    mission = await ask(fake, "ice", {"aspect": "mission"}, locale="es-ES")
+    assert "Servicio de Inmigración y Control de Aduanas" in embed_text(mission["embeds"][0])
