@@ -278,6 +278,8 @@ def run_bot(environ: Mapping[str, str] | None = None) -> int:
         print(f"who-handles: {error}", file=sys.stderr)
         return 2
     configure_logging(settings)
+    for warning in settings.warnings():   # on stderr, not in the log: LOG_LEVEL may be what hides it
+        print(f"who-handles: warning: {warning}", file=sys.stderr)
     bot = build_bot(router, limits=Limits.from_settings(settings), settings=settings)
     try:
         asyncio.run(_serve(bot, token, settings))

@@ -7,6 +7,7 @@ repr never shows it, so it cannot leak through a log line, a traceback's locals 
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,11 +69,11 @@ class Settings:
         token = env.get("DISCORD_TOKEN", "").strip()
         shard_count = read.integer("SHARD_COUNT", minimum=1, maximum=10_000)
         shard_ids = read.integer_list("SHARD_IDS")
-        if shard_ids is not None:
-            if shard_count is None:
-                problems.append("SHARD_IDS needs SHARD_COUNT (the total number of shards of the application)")
-            elif any(shard >= shard_count for shard in shard_ids):
-                problems.append(f"SHARD_IDS must be below SHARD_COUNT={shard_count}, got {list(shard_ids)}")
+        # A SHARD_COUNT that is set but bad has its own problem above; the slice cannot be checked against it.
+        if shard_ids is not None and shard_count is None and not read.present("SHARD_COUNT"):
+            problems.append("SHARD_IDS needs SHARD_COUNT (the total number of shards of the application)")
+        elif shard_ids is not None and shard_count is not None and any(shard >= shard_count for shard in shard_ids):
+            problems.append(f"SHARD_IDS must be below SHARD_COUNT={shard_count}, got {list(shard_ids)}")
         knowledge_dir = env.get("KNOWLEDGE_DIR", "").strip() or None
         if knowledge_dir is not None and not Path(knowledge_dir).is_dir():
             problems.append(f"KNOWLEDGE_DIR={knowledge_dir!r} is not a directory")
@@ -95,6 +96,14 @@ class Settings:
             raise SettingsError(problems)
         return settings
 
+    def warnings(self) -> list[str]:
+        """Settings that are valid but will not do what they seem to: said once at start."""
+        found = []
+        if self.log_misses and LOG_LEVELS.index(self.log_level) > LOG_LEVELS.index("INFO"):
+            found.append(f"LOG_MISSES=1 has no effect with LOG_LEVEL={self.log_level}: unmatched queries are logged "
+                         "at INFO; set LOG_LEVEL=INFO (or DEBUG) to see them")
+        return found
+
 
 class _Reader:
     def __init__(self, env: Mapping[str, str], problems: list[str]):
@@ -103,6 +112,9 @@ class _Reader:
     def _raw(self, name: str) -> str | None:
         value = self.env.get(name, "").strip()
         return value or None
+
+    def present(self, name: str) -> bool:
+        return self._raw(name) is not None
 
     def integer(self, name: str, minimum: int | None = None, maximum: int | None = None) -> int | None:
         raw = self._raw(name)
@@ -127,6 +139,9 @@ class _Reader:
             value = float(raw)
         except ValueError:
             self.problems.append(f"{name} must be a number of seconds, got {raw[:40]!r}")
+            return default
+        if not math.isfinite(value):
+            self.problems.append(f"{name} must be a finite number of seconds, got {raw[:40]!r}")
             return default
         if not value >= minimum:
             self.problems.append(f"{name} must be at least {minimum}, got {raw[:40]}")

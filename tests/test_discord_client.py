@@ -288,6 +288,13 @@ def test_a_refused_token_is_a_clear_message_and_never_printed(capsys, caplog, ro
     assert [(method, path) for method, path, _ in local.requests] == [("GET", "/api/v10/users/@me")]
 
 
+def test_log_misses_that_the_log_level_would_hide_is_warned_about_at_start(capsys, route_base, quiet_logging):
+    with LocalDiscord() as local:   # the refused token ends the run right after start-up
+        status = run_bot(_env(DISCORD_TOKEN=SECRET, DISCORD_API_BASE=local.base, LOG_MISSES="1", LOG_LEVEL="ERROR"))
+    assert status == 3
+    assert "who-handles: warning: LOG_MISSES=1 has no effect with LOG_LEVEL=ERROR" in capsys.readouterr().err
+
+
 # --- who-handles sync -------------------------------------------------------------------------------------------------
 
 async def test_the_dry_run_payload_is_what_the_real_tree_sends(mini_router: Router, monkeypatch):

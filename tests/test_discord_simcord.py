@@ -1,8 +1,9 @@
 """The same bot against SimCord's simulated Discord (server-side permission checks, real gateway events, restarts).
 
-SimCord is not a declared dependency: without it these tests are skipped. Where it lags Discord (pinning needs
-Manage Messages, not Pin Messages; no pin limit; every member's locale is en-US), tests/test_discord_pin.py and
-tests/test_discord_commands.py cover the difference with the fake HTTP layer of conftest.py.
+SimCord comes with the test extra (`pip install -e .[test]`, which ./dev does); where it is not installed these
+tests are skipped. Where it lags Discord (pinning needs Manage Messages, not Pin Messages; no pin limit; every
+member's locale is en-US), tests/test_discord_pin.py and tests/test_discord_commands.py cover the difference with
+the fake HTTP layer of conftest.py.
 """
 
 from __future__ import annotations

@@ -106,3 +106,42 @@ def test_env_example_used_as_an_env_file_is_valid_and_keeps_the_health_server():
     settings = Settings.from_env(env_file(EXAMPLE))
     assert settings.health_port == 8080                  # as the image's ENV and HEALTHCHECK expect
     assert settings == Settings.from_env({"HEALTH_PORT": "8080"})   # every other value is the default
+
+
+@pytest.mark.parametrize("name", ["REPEAT_WINDOW_SECONDS", "USER_RATE_SECONDS"])
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "1e999"])
+def test_cooldown_windows_must_be_finite(name: str, value: str):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({name: value})
+    assert caught.value.problems == [f"{name} must be a finite number of seconds, got {value!r}"]
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"USER_RATE_COUNT": "0"}, "USER_RATE_COUNT must be from 1 up, got 0"),
+    ({"USER_RATE_COUNT": "-3"}, "USER_RATE_COUNT must be from 1 up, got -3"),
+    ({"USER_RATE_COUNT": "2.5"}, "USER_RATE_COUNT must be a whole number, got '2.5'"),
+    ({"USER_RATE_COUNT": "five"}, "USER_RATE_COUNT must be a whole number, got 'five'"),
+    ({"USER_RATE_SECONDS": "0"}, "USER_RATE_SECONDS must be at least 0.001, got 0"),
+    ({"USER_RATE_SECONDS": "-1"}, "USER_RATE_SECONDS must be at least 0.001, got -1"),
+    ({"USER_RATE_SECONDS": "thirty"}, "USER_RATE_SECONDS must be a number of seconds, got 'thirty'"),
+])
+def test_user_rate_errors_say_what_is_accepted(env: dict[str, str], problem: str):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env(env)
+    assert caught.value.problems == [problem]
+
+
+def test_a_bad_shard_count_is_the_only_shard_problem_named():
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"SHARD_COUNT": "0", "SHARD_IDS": "0,1"})
+    assert caught.value.problems == ["SHARD_COUNT must be from 1 to 10000, got 0"]   # not "SHARD_IDS needs SHARD_COUNT"
+
+
+@pytest.mark.parametrize(("level", "warned"), [("DEBUG", False), ("INFO", False), ("WARNING", True), ("ERROR", True)])
+def test_log_misses_above_info_is_warned_about(level: str, warned: bool):
+    settings = Settings.from_env({"LOG_MISSES": "1", "LOG_LEVEL": level})
+    assert bool(settings.warnings()) is warned
+    assert Settings.from_env({"LOG_LEVEL": level}).warnings() == []
+    if warned:
+        assert settings.warnings() == [f"LOG_MISSES=1 has no effect with LOG_LEVEL={level}: unmatched queries are "
+                                       "logged at INFO; set LOG_LEVEL=INFO (or DEBUG) to see them"]
