@@ -79,6 +79,7 @@ class WhoHandlesBot(commands.Bot):
         self.metrics = metrics or Metrics()
         self.version = package_version()
         self.draining = False   # set on SIGTERM: new interactions are turned away while answers in flight finish
+        self._reloading = asyncio.Lock()   # one reload at a time (SIGHUP twice, SIGHUP and /reload)
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
 
@@ -95,17 +96,23 @@ class WhoHandlesBot(commands.Bot):
 
     async def reload_knowledge(self) -> list[str]:
         """Load the table again (SIGHUP or /reload). A table that fails validation is refused, the old one keeps
-        serving, and the problems are logged with file and line; returns them (empty when the new table is in)."""
-        try:
-            router = await asyncio.to_thread(Router.load, self.knowledge_dir)
-        except KnowledgeError as error:
-            self.metrics.reloads.labels(result="refused").inc()
-            log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version, error)
-            return error.problems
-        self.swap_router(router)
-        self.metrics.reloads.labels(result="ok").inc()
-        log.info("knowledge reloaded: %s", router.knowledge.version)
-        return []
+        serving, and the problems are logged with file and line; returns them (empty when the new table is in).
+
+        Reloads run one at a time, each reading the files afresh: two that overlapped could otherwise finish out of
+        order and leave the older read of the table serving."""
+        if self._reloading.locked():
+            log.info("knowledge reload waits for the one in progress")
+        async with self._reloading:
+            try:
+                router = await asyncio.to_thread(Router.load, self.knowledge_dir)
+            except KnowledgeError as error:
+                self.metrics.reloads.labels(result="refused").inc()
+                log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version, error)
+                return error.problems
+            self.swap_router(router)
+            self.metrics.reloads.labels(result="ok").inc()
+            log.info("knowledge reloaded: %s", router.knowledge.version)
+            return []
 
     def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket | None]:
         """This process's gateway connections: the one of a plain bot, or one per shard of its slice (None for a

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +45,52 @@ async def test_reload_swaps_a_good_table_and_refuses_a_broken_one(start_bot, tmp
     metrics = bot.metrics.render().decode()
     assert 'who_handles_reloads_total{result="ok"} 1.0' in metrics
     assert 'who_handles_reloads_total{result="refused"} 1.0' in metrics
+
+
+async def test_overlapping_reloads_run_one_after_the_other_and_the_newest_table_wins(start_bot, tmp_path: Path,
+                                                                                       monkeypatch, caplog):
+    """A first reload has read the table and is still building it when the file changes and a second reload comes
+    (SIGHUP twice, or SIGHUP and /reload). The second waits, then reads the new file; the first cannot land last."""
+    table = copy_table(tmp_path)
+    bot, _ = await start_bot(Router.load(table))
+    bot.knowledge_dir = table
+    topics = table / "topics" / "main.yaml"
+    real_load = Router.load
+    loads: list[str] = []                   # the trafficking title each load read, in the order loads began
+    first_has_read, release_first = threading.Event(), threading.Event()
+
+    def load(directory: Path | None = None) -> Router:   # runs in asyncio.to_thread, as in the bot
+        router = real_load(directory)
+        loads.append(router.knowledge.topics["human-trafficking"].title)
+        if len(loads) == 1:
+            first_has_read.set()
+            release_first.wait(10)          # held until the test lets it finish
+        return router
+
+    monkeypatch.setattr(Router, "load", staticmethod(load))
+    first = asyncio.create_task(bot.reload_knowledge())
+    try:
+        assert await asyncio.to_thread(first_has_read.wait, 10)
+        topics.write_text(topics.read_text().replace("title: Human trafficking", "title: Human trafficking (v2)"))
+        with caplog.at_level(logging.INFO, logger="who_handles"):
+            second = asyncio.create_task(bot.reload_knowledge())
+            await wait_until(lambda: "knowledge reload waits for the one in progress" in caplog.text)
+        assert loads == ["Human trafficking"]             # the second has not begun to read
+    finally:
+        release_first.set()
+    assert await first == [] and await second == []
+    assert loads == ["Human trafficking", "Human trafficking (v2)"]
+    assert bot.router.knowledge.topics["human-trafficking"].title == "Human trafficking (v2)"
+    assert 'who_handles_reloads_total{result="ok"} 2.0' in bot.metrics.render().decode()
+
+
+async def wait_until(condition, timeout: float = 5.0) -> None:
+    """Until condition() holds, yielding to the event loop; fails after `timeout`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
 
 
 async def test_reload_command_is_for_the_owner_only(start_bot, mini_router: Router, monkeypatch):
