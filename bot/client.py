@@ -157,22 +157,32 @@ class WhoHandlesBot(commands.Bot):
             raise app_commands.CommandOnCooldown(cooldown, wait)
 
     def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:
-        self.metrics.answers.labels(command=command, status=status).inc()
         received = interaction.extras.get("received") if interaction is not None else None
-        if received is not None:
-            self.metrics.latency.labels(command=command).observe(time.perf_counter() - received)
+        self.metrics.answered(command, status, None if received is None else time.perf_counter() - received)
 
     async def note_arrival(self, interaction: discord.Interaction) -> bool:
         """The tree's interaction_check: remember when the interaction arrived (for the latency histogram), and
         turn work away politely while shutting down."""
         interaction.extras["received"] = time.perf_counter()
-        if self.draining:
-            await self._tell(interaction, say(lang_for(interaction.locale), "restarting"))
+        return not await self.turned_away(interaction)
+
+    async def turned_away(self, interaction: discord.Interaction) -> bool:
+        """While shutting down, True, and the member is told: a short private "restarting" message for a command or
+        a component (buttons, menus: each one's interaction_check asks here), no choices for autocomplete (Discord
+        accepts only choices in answer to it). False otherwise."""
+        if not self.draining:
             return False
+        if interaction.type is discord.InteractionType.autocomplete:
+            try:
+                await interaction.response.autocomplete([])
+            except discord.HTTPException:
+                log.warning("could not answer an autocomplete while shutting down (interaction %s)", interaction.id)
+        else:
+            await self._tell(interaction, say(lang_for(interaction.locale), "restarting"))
         return True
 
     def count_autocomplete(self, command: str) -> None:
-        self.metrics.autocomplete.labels(command=command).inc()
+        self.metrics.autocompleted(command)
 
     # --- errors -------------------------------------------------------------------------------------------------
 

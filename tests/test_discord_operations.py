@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import discord
-from conftest import MINI, interaction_payload, slash
+from conftest import MEMBER_BITS, MINI, PIN_BITS, interaction_payload, slash
 from fakediscord import FakeDiscord, pointed_at
 
 from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
@@ -114,6 +114,72 @@ async def test_while_draining_new_commands_are_turned_away_politely(discord_env)
     assert "restarting" in reply["content"]
     assert reply["flags"] & 64                        # private
     assert "embeds" not in reply or not reply["embeds"]
+
+
+def callbacks(fake) -> list[dict]:
+    return [call.json for call in fake.calls if call.path.endswith("/callback")]
+
+
+def components(message: dict) -> list[dict]:
+    return [item for row in message.get("components", []) for item in row["components"]]
+
+
+def press(component: dict, message: dict, **kwargs) -> dict:
+    data = {"custom_id": component["custom_id"], "component_type": component["type"]}
+    if component["type"] == 3:
+        data["values"] = [component["options"][-1]["value"]]
+    return interaction_payload(3, data, message=message, **kwargs)
+
+
+def assert_told_restarting(fake) -> None:
+    """The last thing sent was one private "restarting" message in answer to the interaction, nothing else."""
+    body = callbacks(fake)[-1]
+    assert body["type"] == 4, body                                    # CHANNEL_MESSAGE_WITH_SOURCE, not an edit
+    assert "restarting" in body["data"]["content"] and body["data"]["flags"] & 64
+    assert not body["data"].get("embeds")
+
+
+async def test_while_draining_autocomplete_gets_an_empty_list_not_a_message(discord_env):
+    bot, fake = discord_env
+    bot.draining = True
+    for command, option in (("who", "topic"), ("agency", "name")):
+        await fake.interact(bot, interaction_payload(4, slash(command, **{option: "h", "focused": option})))
+        assert callbacks(fake)[-1] == {"type": 8, "data": {"choices": []}}   # AUTOCOMPLETE_RESULT, no choices
+    assert "who_handles_autocomplete_total{" not in bot.metrics.render().decode()   # nothing was suggested
+
+
+async def test_while_draining_buttons_and_menus_are_turned_away_privately(discord_env):
+    bot, fake = discord_env
+    # Before the shutdown: a public answer (📌 Pin, related-topics menu), an agency's topic menu, and a picker.
+    await fake.interact(bot, interaction_payload(2, slash("who", topic="human-trafficking")))
+    answer = fake.messages[max(fake.messages)]
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="ice")))
+    agency = fake.messages[max(fake.messages)]
+    await fake.interact(bot, interaction_payload(2, slash("who", topic="traffic jail"), user_id=7))
+    picker = fake.messages[max(fake.messages)]
+    pressed = [(c, answer) for c in components(answer)] + [(c, agency) for c in components(agency)] + [
+        (c, picker) for c in components(picker)]
+    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed if c["custom_id"].startswith("who:")) == [
+        "open", "open", "pin"]
+    assert len(pressed) == 4                                           # and the picker's own menu
+
+    bot.draining = True
+    sent_before = len(fake.calls)
+    for component, message in pressed:
+        await fake.interact(bot, press(component, message, user_id=7, permissions=PIN_BITS | MEMBER_BITS))
+        assert_told_restarting(fake)
+    new = fake.calls[sent_before:]
+    assert [call.path.endswith("/callback") for call in new] == [True] * len(pressed)   # no pin, no picker removed
+
+
+async def test_while_draining_page_buttons_are_turned_away_privately(start_bot):
+    bot, fake = await start_bot(Router.load())                        # the real table: /topics has several pages
+    await fake.interact(bot, interaction_payload(2, slash("topics"), user_id=5))
+    pages = fake.messages[max(fake.messages)]
+    forward = components(pages)[2]
+    bot.draining = True
+    await fake.interact(bot, press(forward, pages, user_id=5))
+    assert_told_restarting(fake)
 
 
 async def test_answers_feed_the_latency_histogram(discord_env):

@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.who import NO_MENTIONS, OpenTopicSelect, deliver_public, in_server, reply, router_of
+from bot.cogs.who import NO_MENTIONS, OpenTopicSelect, deliver_public, in_server, reply, router_of, turned_away
 from bot.core.knowledge import Agency, Knowledge
 from bot.discord_text import echo, lang_for, say, shorten
 from bot.embeds import (
@@ -76,7 +76,7 @@ class Pages(discord.ui.View):
         self.counter.label = f"{self.index + 1}/{len(self.pages)}"
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return interaction.user.id == self.owner_id
+        return not await turned_away(interaction) and interaction.user.id == self.owner_id
 
     async def _show(self, interaction: discord.Interaction, index: int) -> None:
         self.index = max(0, min(index, len(self.pages) - 1))

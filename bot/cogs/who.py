@@ -72,6 +72,12 @@ async def reply(interaction: discord.Interaction, content: str | None = None, *,
     return response.message_id
 
 
+async def turned_away(interaction: discord.Interaction) -> bool:
+    """True while the bot shuts down (the member has been told): every component's interaction_check asks first,
+    since buttons and menus do not pass through the command tree's check."""
+    return await interaction.client.turned_away(interaction)  # type: ignore[attr-defined]
+
+
 def in_server(interaction: discord.Interaction) -> bool:
     return interaction.guild_id is not None and interaction.channel_id is not None
 
@@ -158,6 +164,8 @@ class Picker(discord.ui.View):
         self.add_item(self.select)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if await turned_away(interaction):
+            return False
         if interaction.user.id == self.owner_id:
             return True
         await reply(interaction, say(lang_for(interaction.locale), "only_asker"), ephemeral=True)
@@ -238,6 +246,9 @@ class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?
                              match: Any, /) -> PinButton:
         return cls(match["topic"])
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return not await turned_away(interaction)
+
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             assert interaction.message is not None  # a button press always comes with its message
@@ -263,6 +274,9 @@ class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select,
                              match: Any, /) -> OpenTopicSelect:
         return cls(match["scope"], list(item.options), item.placeholder)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return not await turned_away(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
