@@ -157,8 +157,10 @@ class WhoHandlesBot(commands.Bot):
             raise app_commands.CommandOnCooldown(cooldown, wait)
 
     def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:
+        self.metrics.answers.labels(command=command, status=status).inc()
         received = interaction.extras.get("received") if interaction is not None else None
-        self.metrics.answered(command, status, None if received is None else time.perf_counter() - received)
+        if received is not None:
+            self.metrics.latency.labels(command=command).observe(time.perf_counter() - received)
 
     async def note_arrival(self, interaction: discord.Interaction) -> bool:
         """The tree's interaction_check: remember when the interaction arrived (for the latency histogram), and
@@ -182,7 +184,7 @@ class WhoHandlesBot(commands.Bot):
         return True
 
     def count_autocomplete(self, command: str) -> None:
-        self.metrics.autocompleted(command)
+        self.metrics.autocomplete.labels(command=command).inc()
 
     # --- errors -------------------------------------------------------------------------------------------------
 
