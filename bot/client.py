@@ -157,9 +157,17 @@ class WhoHandlesBot(commands.Bot):
             raise app_commands.CommandOnCooldown(cooldown, wait)
 
     def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:
+        """Count an answer of `command` with resolution `status`; with `interaction`, time it till its reply is sent."""
         self.metrics.answers.labels(command=command, status=status).inc()
-        received = interaction.extras.get("received") if interaction is not None else None
-        if received is not None:
+        if interaction is not None:
+            interaction.extras["timed_as"] = command   # observed once its reply has gone out: see reply_sent
+
+    def reply_sent(self, interaction: discord.Interaction) -> None:
+        """A reply to `interaction` has been sent: the latency histogram gets the time since it arrived, once, under
+        the command that count_answer named (nothing for an interaction that was not counted as an answer)."""
+        command = interaction.extras.pop("timed_as", None)
+        received = interaction.extras.get("received")
+        if command is not None and received is not None:
             self.metrics.latency.labels(command=command).observe(time.perf_counter() - received)
 
     async def note_arrival(self, interaction: discord.Interaction) -> bool:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import discord
 from conftest import MEMBER_BITS, MINI, PIN_BITS, interaction_payload, slash
+from discord.webhook.async_ import async_context
 from fakediscord import FakeDiscord, pointed_at
 
 from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
@@ -186,6 +187,35 @@ async def test_answers_feed_the_latency_histogram(discord_env):
     bot, fake = discord_env
     await fake.interact(bot, interaction_payload(2, slash("who", topic="human-trafficking")))
     assert 'who_handles_answer_seconds_count{command="who"} 1.0' in bot.metrics.render().decode()
+
+
+async def test_every_command_is_timed_until_its_reply_is_sent(discord_env, monkeypatch):
+    """The histogram's help says "to reply sent": when Discord receives each reply, the answer has not been timed
+    yet; once the interaction is handled, it has, once, under its command."""
+    bot, fake = discord_env
+
+    def timed(command: str) -> float:
+        return bot.metrics.registry.get_sample_value("who_handles_answer_seconds_count", {"command": command}) or 0.0
+
+    seen_at_send: list[tuple[str, float]] = []
+    current = ""
+    deliver = fake.webhook                     # where conftest sends interaction callbacks and follow-ups
+
+    async def watching(route, session=None, *, payload=None, **kwargs):
+        seen_at_send.append((current, timed(current)))
+        return await deliver(route, session, payload=payload, **kwargs)
+
+    monkeypatch.setattr(async_context.get(), "request", watching)
+    asked = [("who", {"topic": "human-trafficking"}), ("ice", {"aspect": "ero"}), ("agency", {"name": "ice"}),
+             ("agency", {"name": "no such office"}), ("topics", {}), ("sources", {}), ("about", {})]
+    for user_id, (command, options) in enumerate(asked, start=100):   # one member each: no per-user rate limit
+        before = timed(command)
+        current = command
+        seen_at_send.clear()
+        await fake.interact(bot, interaction_payload(2, slash(command, **options), user_id=user_id))
+        assert seen_at_send == [(command, before)], command     # one reply, and not timed before it went out
+        assert timed(command) == before + 1, command            # timed once it had
+    assert timed("agency") == 2
 
 
 def test_shard_settings_choose_the_sharded_bot_with_its_slice(mini_router: Router):

@@ -121,10 +121,10 @@ class Browse(commands.Cog):
         lang = lang_for(interaction.locale)
         agency_id = find_agency(knowledge, name)
         if agency_id is None:
-            self.bot.count_answer("agency", "none")
+            self.bot.count_answer("agency", "none", interaction)
             await reply(interaction, say(lang, "unknown_agency", name=echo(name)), ephemeral=True)
             return
-        self.bot.count_answer("agency", "match")
+        self.bot.count_answer("agency", "match", interaction)
         embed = agency_embed(knowledge, agency_id, lang)
         view = None
         topics = agency_topics(knowledge, agency_id)
@@ -149,17 +149,17 @@ class Browse(commands.Cog):
 
     @app_commands.command(name="topics", description="Browse every topic the bot knows")
     async def topics(self, interaction: discord.Interaction) -> None:
-        self.bot.count_answer("topics", "match")
+        self.bot.count_answer("topics", "match", interaction)
         await send_pages(interaction, topic_pages(router_of(interaction).knowledge, lang_for(interaction.locale)))
 
     @app_commands.command(name="sources", description="The official sources the bot cites")
     async def sources(self, interaction: discord.Interaction) -> None:
-        self.bot.count_answer("sources", "match")
+        self.bot.count_answer("sources", "match", interaction)
         await send_pages(interaction, source_pages(router_of(interaction).knowledge, lang_for(interaction.locale)))
 
     @app_commands.command(name="about", description="Version, knowledge date and what this bot is (and is not)")
     async def about(self, interaction: discord.Interaction) -> None:
-        self.bot.count_answer("about", "match")
+        self.bot.count_answer("about", "match", interaction)
         embed = about_embed(router_of(interaction).knowledge, self.bot.version, lang_for(interaction.locale))
         await reply(interaction, ephemeral=True, embed=embed)
 

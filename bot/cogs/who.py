@@ -67,8 +67,10 @@ async def reply(interaction: discord.Interaction, content: str | None = None, *,
         kwargs["view"] = view
     if interaction.response.is_done():
         message = await interaction.followup.send(wait=True, **kwargs)
+        interaction.client.reply_sent(interaction)  # type: ignore[attr-defined]
         return message.id
     response = await interaction.response.send_message(**kwargs)
+    interaction.client.reply_sent(interaction)  # type: ignore[attr-defined]
     return response.message_id
 
 
