@@ -14,9 +14,11 @@ from conftest import (
     interaction_payload,
     slash,
 )
+from fakediscord.validation import check_message
 
 from bot.core.matching import Candidate, Resolution
 from bot.core.router import Router
+from bot.embeds import agency_topics
 
 EPHEMERAL = 64
 NO_MENTIONS = {"parse": []}
@@ -262,6 +264,35 @@ async def test_an_agencys_topic_menu_opens_the_answer_privately_for_whoever_pick
     await fake.interact(bot, interaction_payload(3, pick, user_id=99, locale="es-ES", message=message))
     data = callback(fake)["data"]
     assert is_private(data) and data["embeds"][0]["title"] == "Trata de personas"
+
+
+async def test_every_topic_of_every_agency_is_reachable_from_its_menus(start_bot):
+    """On the real table DHS and ICE each handle more than 25 topics, Discord's limit for one menu."""
+    real = Router.load()
+    bot, fake = await start_bot(real)
+    large = 0
+    for user_id, agency_id in enumerate(real.knowledge.agencies, start=1000):   # one member each: no rate limit
+        expected = agency_topics(real.knowledge, agency_id)
+        await fake.interact(bot, interaction_payload(2, slash("agency", name=agency_id), user_id=user_id))
+        data = callback(fake)["data"]
+        assert data["embeds"][0]["title"], agency_id
+        check_message(data, creating=True)      # Discord's rules: 5 rows, 25 options a menu, distinct custom_ids
+        menus = [item for row in data.get("components", []) for item in row["components"]]
+        assert [option["value"] for menu in menus for option in menu["options"]] == expected, agency_id
+        assert len(menus) == -(-len(expected) // 25), agency_id
+        if len(menus) > 1:
+            large += 1
+            assert menus[0]["custom_id"] == f"who:open:{agency_id}"
+            assert menus[-1]["placeholder"] == f"Open a topic ({(len(menus) - 1) * 25 + 1}–{len(expected)} of "\
+                                              f"{len(expected)})"
+            # the last topic of the last menu opens, through the persistent DynamicItem as after a restart
+            pick = {"custom_id": menus[-1]["custom_id"], "component_type": 3, "values": [expected[-1]]}
+            await fake.interact(bot, interaction_payload(3, pick, user_id=user_id,
+                                                         message=fake.messages[max(fake.messages)]))
+            answer = callback(fake)["data"]
+            assert is_private(answer)
+            assert answer["embeds"][0]["title"] == real.knowledge.topics[expected[-1]].title
+    assert large >= 2                           # dhs and ice at least
 
 
 async def test_an_unknown_agency_is_refused_privately_and_escaped(discord_env):

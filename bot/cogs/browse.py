@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -24,7 +25,10 @@ from bot.embeds import (
 if TYPE_CHECKING:
     from bot.client import WhoHandlesBot
 
+log = logging.getLogger("who_handles.discord")
+
 BROWSE_TIMEOUT_SECONDS = 600.0
+MENU_ROWS = 5                 # Discord: five action rows a message, one select menu each
 AGENCY_MAX_LENGTH = 100
 
 
@@ -60,6 +64,25 @@ def suggest_agencies(knowledge: Knowledge, text: str, limit: int = SELECT_OPTION
     starting = [a for a in agencies if any(name.startswith(key) for name in names(a))]
     containing = [a for a in agencies if a not in starting and any(key in name for name in names(a))]
     return (starting + containing)[:limit]
+
+
+def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discord.ui.View:
+    """Menus that open each of `options` (label, topic id): one per 25 topics, Discord's limit for a menu, so every
+    topic of an agency is reachable (DHS has more than 50). The first keeps the custom_id who:open:<scope> of
+    earlier answers; the others add -p2, -p3, ...; any of them works after a restart (see OpenTopicSelect)."""
+    chunks = [options[start:start + SELECT_OPTION_LIMIT] for start in range(0, len(options), SELECT_OPTION_LIMIT)]
+    if len(chunks) > MENU_ROWS:
+        log.warning("%s has %d topics; the menus under /agency show the first %d", scope, len(options),
+                    MENU_ROWS * SELECT_OPTION_LIMIT)
+        chunks = chunks[:MENU_ROWS]
+    view = discord.ui.View(timeout=None)
+    for number, chunk in enumerate(chunks, start=1):
+        first = (number - 1) * SELECT_OPTION_LIMIT + 1
+        placeholder = (say(lang, "open_topic") if len(chunks) == 1 else
+                       say(lang, "open_topic_range", first=first, last=first + len(chunk) - 1, total=len(options)))
+        view.add_item(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
+    view.stop()   # dispatched through the registered DynamicItem; see who.answer_view
+    return view
 
 
 class Pages(discord.ui.View):
@@ -126,14 +149,9 @@ class Browse(commands.Cog):
             return
         self.bot.count_answer("agency", "match", interaction)
         embed = agency_embed(knowledge, agency_id, lang)
-        view = None
         topics = agency_topics(knowledge, agency_id)
-        if topics:
-            refs = router_of(interaction).knowledge.topics
-            options = [(shorten(refs[t].localized(lang).title, SELECT_LABEL_LIMIT), t) for t in topics]
-            view = discord.ui.View(timeout=None)
-            view.add_item(OpenTopicSelect(agency_id, options, say(lang, "open_topic")))
-            view.stop()   # dispatched through the registered DynamicItem; see who.answer_view
+        options = [(shorten(knowledge.topics[t].localized(lang).title, SELECT_LABEL_LIMIT), t) for t in topics]
+        view = topic_menus(agency_id, options, lang) if options else None
         if private or not in_server(interaction):
             await reply(interaction, ephemeral=private, embed=embed, view=view)
             return
