@@ -158,7 +158,7 @@ class WhoHandlesBot(commands.Bot):
 
     def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:
         """Count an answer of `command` with resolution `status`; with `interaction`, time it till its reply is sent."""
-        self.metrics.answers.labels(command=command, status=status).inc()
+        self.metrics.answered(command, status)
         if interaction is not None:
             interaction.extras["timed_as"] = command   # observed once its reply has gone out: see reply_sent
 
@@ -192,7 +192,7 @@ class WhoHandlesBot(commands.Bot):
         return True
 
     def count_autocomplete(self, command: str) -> None:
-        self.metrics.autocomplete.labels(command=command).inc()
+        self.metrics.autocompleted(command)
 
     # --- errors -------------------------------------------------------------------------------------------------
 

@@ -8,7 +8,9 @@ rejected by Discord with a 400 in front of the person who asked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from copy import deepcopy
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 import discord
@@ -91,12 +93,34 @@ def embed_problems(embed: discord.Embed) -> list[str]:
     return problems
 
 
+class SharedEmbed(discord.Embed):
+    """An embed that every reply of one answer shares (see `answer_embed`). discord.py turns an embed into its JSON
+    form for every message sent; this one keeps that form and builds it again only after an attribute is set (in
+    place changes, like add_field, show through, because the form holds the same lists and dicts). `.copy()` is a
+    plain discord.Embed of its own, safe to change."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        super().__setattr__("_payload", None)
+
+    def to_dict(self) -> Any:
+        payload = getattr(self, "_payload", None)
+        if payload is None:
+            payload = super().to_dict()
+            super().__setattr__("_payload", payload)
+        return payload
+
+    def copy(self) -> discord.Embed:  # type: ignore[override]
+        return discord.Embed.from_dict(deepcopy(super().to_dict()))
+
+
 class _Fitter:
     """Fills one embed without ever passing a limit. Set title, author and footer first: fields take what is left."""
 
     def __init__(self, *, title: str, description: str | None = None, colour: int | None = None,
-                 url: str | None = None, author: str | None = None, footer: str | None = None):
-        self.embed = discord.Embed(
+                 url: str | None = None, author: str | None = None, footer: str | None = None,
+                 shared: bool = False):
+        self.embed = (SharedEmbed if shared else discord.Embed)(
             title=shorten(title, TITLE_LIMIT),
             description=shorten(description, DESCRIPTION_LIMIT) if description else None,
             colour=colour if colour is not None else DEFAULT_COLOUR,
@@ -176,10 +200,10 @@ def _topic_line(ref: TopicRef) -> str:
 def answer_embed(answer: Answer) -> discord.Embed:
     """The full answer to a matched topic; for anything else, the choices (see `choices_embed`).
 
-    Kept per Answer, because the same few answers go out again and again: the embed is shared, so it is sent as
-    it is and never changed (use `.copy()` for a variant)."""
+    Kept per Answer, because the same few answers go out again and again: the embed is shared (a SharedEmbed), so
+    it is sent as it is and never changed (use `.copy()` for a variant)."""
     if answer.status != "match" or answer.handler is None:
-        return choices_embed(answer)
+        return choices_embed(answer, shared=True)
     words = labels(answer.lang)
     handler = answer.handler
     fitter = _Fitter(
@@ -188,6 +212,7 @@ def answer_embed(answer: Answer) -> discord.Embed:
         colour=answer.colour,
         author=answer.chain_text,
         footer=f"{words['checked']} {answer.checked.isoformat() if answer.checked else '?'}. {answer.disclaimer}",
+        shared=True,
     )
     fitter.field(words["handled"], [handler.label])
     # The sources go in before "Also involved" (shown above them): if anything must be cut, it is not a citation.
@@ -201,9 +226,9 @@ def answer_embed(answer: Answer) -> discord.Embed:
     return fitter.done()
 
 
-def choices_embed(answer: Answer) -> discord.Embed:
+def choices_embed(answer: Answer, *, shared: bool = False) -> discord.Embed:
     """Ambiguous: the candidates to pick from. No match: the sentence that the table does not cover it, and the
-    suggestions, if any."""
+    suggestions, if any. `shared`: a SharedEmbed, for answer_embed's cache."""
     words = labels(answer.lang)
     query = echo(answer.query)
     if answer.status == "ambiguous":
@@ -212,7 +237,7 @@ def choices_embed(answer: Answer) -> discord.Embed:
     else:
         title = answer.not_covered
         description = say(answer.lang, "not_covered_query", query=query)
-    fitter = _Fitter(title=title, description=description, footer=answer.disclaimer)
+    fitter = _Fitter(title=title, description=description, footer=answer.disclaimer, shared=shared)
     if answer.choices:
         heading = words["pick"] if answer.status == "ambiguous" else words["suggest"]
         fitter.field(heading, [_topic_line(ref) for ref in answer.choices])

@@ -90,6 +90,29 @@ class Metrics:
         self.reloads = Counter("who_handles_reloads_total", "Knowledge reloads, by result", ["result"],
                                registry=self.registry)
         self._version: str | None = None
+        # The labelled children, looked up once per label set: prometheus_client's labels() takes a lock and
+        # validates its arguments on every call, which showed up in the profile of every answer.
+        self._answer_counts: dict[tuple[str, str], Counter] = {}
+        self._latencies: dict[str, Histogram] = {}
+        self._autocompletes: dict[str, Counter] = {}
+
+    def answered(self, command: str, status: str, seconds: float | None = None) -> None:
+        """One answer sent for `command` with resolution `status`, `seconds` after the interaction arrived."""
+        counter = self._answer_counts.get((command, status))
+        if counter is None:
+            counter = self._answer_counts[(command, status)] = self.answers.labels(command=command, status=status)
+        counter.inc()
+        if seconds is not None:
+            latency = self._latencies.get(command)
+            if latency is None:
+                latency = self._latencies[command] = self.latency.labels(command=command)
+            latency.observe(seconds)
+
+    def autocompleted(self, command: str) -> None:
+        counter = self._autocompletes.get(command)
+        if counter is None:
+            counter = self._autocompletes[command] = self.autocomplete.labels(command=command)
+        counter.inc()
 
     def knowledge_loaded(self, version: str) -> None:
         if self._version is not None:

@@ -125,6 +125,17 @@ async def test_in_a_dm_the_answer_is_a_plain_message_without_a_pin_button(discor
     assert is_private((await ask(bot, fake, "detention", guild=False, private=True))["data"])
 
 
+async def test_an_answer_sent_again_is_the_same_message_and_its_view_is_never_stored(discord_env):
+    """Embeds and views are kept per answer and their JSON built once: the second reply must be the first one's
+    twin, and discord.py must not keep a view per reply."""
+    bot, fake = discord_env
+    first = await ask(bot, fake, "human-trafficking")
+    again = await ask(bot, fake, "human-trafficking", channel_id=CHANNEL_ID + 1)   # not a repeat in the channel
+    assert again == first
+    assert custom_ids(first["data"]) == ["who:pin:human-trafficking", "who:open:related"]
+    assert bot._connection._view_store.persistent_views == []
+
+
 # --- ambiguous: a picker only the asker can use -----------------------------------------------------------------------
 
 class _AmbiguousFor:

@@ -14,6 +14,7 @@ from bot.embeds import (
     FIELD_LIMIT,
     SELECT_LABEL_LIMIT,
     TOTAL_LIMIT,
+    SharedEmbed,
     about_embed,
     agency_embed,
     answer_embed,
@@ -91,6 +92,36 @@ def test_spanish_answers_use_the_translation_and_spanish_labels(mini_router: Rou
     assert embed.title == "Trata de personas"
     assert {field.name for field in embed.fields} >= {"A cargo de", "Fuentes", "Relacionado"}
     assert embed.footer.text == "Verificado 2026-11-24. Información general, no asesoría legal."
+
+
+def test_a_shared_answer_embed_keeps_its_json_and_sends_what_a_fresh_one_would(mini_router: Router):
+    answer = mini_router.topic("human-trafficking")
+    assert answer is not None
+    shared = answer_embed(answer)
+    assert isinstance(shared, SharedEmbed) and answer_embed(answer) is shared
+    fresh = discord.Embed.from_dict(shared.copy().to_dict())
+    assert shared.to_dict() is shared.to_dict()                # built once, not for every reply
+    assert shared.to_dict() == fresh.to_dict() == discord.Embed.to_dict(shared)
+
+    variant = shared.copy()                                    # a plain embed of its own: changing it changes no answer
+    assert type(variant) is discord.Embed
+    variant.add_field(name="Extra", value="x")
+    variant.title = "Other"
+    assert len(shared.fields) == len(fresh.fields) and shared.title == answer.title
+
+
+def test_a_shared_embed_that_is_changed_sends_the_change():
+    embed = SharedEmbed(title="t", description="d", colour=0x123456)
+    embed.set_footer(text="f")
+    first = embed.to_dict()
+    embed.title = "u"                                          # an attribute set: the JSON form is built again
+    embed.set_author(name="a")
+    embed.add_field(name="n", value="v")                       # in place: the same lists show the change
+    expected = discord.Embed(title="u", description="d", colour=0x123456)
+    expected.set_footer(text="f")
+    expected.set_author(name="a")
+    expected.add_field(name="n", value="v")
+    assert embed.to_dict() == expected.to_dict() != first
 
 
 def test_no_match_says_so_and_escapes_what_was_typed(mini_router: Router):

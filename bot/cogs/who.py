@@ -90,23 +90,48 @@ def jump_url(interaction: discord.Interaction, message_id: int | None) -> str | 
     return f"https://discord.com/channels/{interaction.guild_id or '@me'}/{interaction.channel_id}/{message_id}"
 
 
+class SharedView(discord.ui.View):
+    """The components under one answer, shared by every reply of that answer. It is stopped at once, so discord.py
+    neither stores nor changes it (dispatch goes through the registered DynamicItems), and its JSON form, which
+    discord.py asks for on every reply, is built once (again only after items are added or removed; change no item
+    in place)."""
+
+    def __init__(self, items: list[discord.ui.Item[Any]]):
+        self._components: list[dict[str, Any]] | None = None
+        super().__init__(timeout=None)
+        for item in items:
+            self.add_item(item)
+        self.stop()
+
+    def add_item(self, item: discord.ui.Item[Any]) -> SharedView:
+        self._components = None
+        return super().add_item(item)
+
+    def remove_item(self, item: discord.ui.Item[Any]) -> SharedView:
+        self._components = None
+        return super().remove_item(item)
+
+    def clear_items(self) -> SharedView:
+        self._components = None
+        return super().clear_items()
+
+    def to_components(self) -> list[dict[str, Any]]:
+        if self._components is None:
+            self._components = super().to_components()
+        return self._components
+
+
 @lru_cache(maxsize=1024)
 def answer_view(answer: Answer, public: bool) -> discord.ui.View | None:
     """The components under an answer: the persistent Pin button on public answers in a server, and a menu that
-    opens a related topic. None when there is nothing to show. Kept per Answer like its embed: the view is stopped,
-    so discord.py only reads its components and never stores or changes it."""
-    view = discord.ui.View(timeout=None)
+    opens a related topic. None when there is nothing to show. Kept per Answer like its embed (see SharedView)."""
+    items: list[discord.ui.Item[Any]] = []
     if public and answer.topic_id:
-        view.add_item(PinButton(answer.topic_id))
+        items.append(PinButton(answer.topic_id))
     if answer.related:
-        view.add_item(OpenTopicSelect("related", [(option_label(ref), ref.id) for ref in answer.related],
-                                      say(answer.lang, "open_topic")))
-    if not view.children:
-        return None
-    # Dispatch goes through the registered DynamicItems, not through this object: stopping it keeps discord.py
-    # from storing one view per answer for ever.
-    view.stop()
-    return view
+        items.append(OpenTopicSelect("related", [(option_label(ref), ref.id) for ref in answer.related],
+                                     say(answer.lang, "open_topic")))
+    return SharedView(items) if items else None
 
 
 async def deliver(interaction: discord.Interaction, answer: Answer, *, private: bool, command: str) -> None:
