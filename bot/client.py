@@ -168,7 +168,7 @@ class WhoHandlesBot(commands.Bot):
         command = interaction.extras.pop("timed_as", None)
         received = interaction.extras.get("received")
         if command is not None and received is not None:
-            self.metrics.latency.labels(command=command).observe(time.perf_counter() - received)
+            self.metrics.replied(command, time.perf_counter() - received)
 
     async def note_arrival(self, interaction: discord.Interaction) -> bool:
         """The tree's interaction_check: remember when the interaction arrived (for the latency histogram), and

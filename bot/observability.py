@@ -96,17 +96,19 @@ class Metrics:
         self._latencies: dict[str, Histogram] = {}
         self._autocompletes: dict[str, Counter] = {}
 
-    def answered(self, command: str, status: str, seconds: float | None = None) -> None:
-        """One answer sent for `command` with resolution `status`, `seconds` after the interaction arrived."""
+    def answered(self, command: str, status: str) -> None:
+        """One answer of `command` with resolution `status`."""
         counter = self._answer_counts.get((command, status))
         if counter is None:
             counter = self._answer_counts[(command, status)] = self.answers.labels(command=command, status=status)
         counter.inc()
-        if seconds is not None:
-            latency = self._latencies.get(command)
-            if latency is None:
-                latency = self._latencies[command] = self.latency.labels(command=command)
-            latency.observe(seconds)
+
+    def replied(self, command: str, seconds: float) -> None:
+        """The reply to an answer of `command` went out `seconds` after its interaction arrived."""
+        latency = self._latencies.get(command)
+        if latency is None:
+            latency = self._latencies[command] = self.latency.labels(command=command)
+        latency.observe(seconds)
 
     def autocompleted(self, command: str) -> None:
         counter = self._autocompletes.get(command)

@@ -78,15 +78,17 @@ def test_token_is_redacted_from_messages_and_tracebacks():
 def test_answered_and_autocompleted_count_like_labels():
     metrics = Metrics()
     for _ in range(3):
-        metrics.answered("who", "match", 0.004)
+        metrics.answered("who", "match")
+        metrics.replied("who", 0.004)
     metrics.answered("who", "none")
-    metrics.answered("ice", "match", 0.2)
+    metrics.answered("ice", "match")
+    metrics.replied("ice", 0.2)
     metrics.autocompleted("who")
     metrics.autocompleted("who")
     text = metrics.render().decode()
     assert 'who_handles_answers_total{command="who",status="match"} 3.0' in text
     assert 'who_handles_answers_total{command="who",status="none"} 1.0' in text
     assert 'who_handles_answers_total{command="ice",status="match"} 1.0' in text
-    assert 'who_handles_answer_seconds_count{command="who"} 3.0' in text     # no latency given: not observed
+    assert 'who_handles_answer_seconds_count{command="who"} 3.0' in text
     assert 'who_handles_answer_seconds_bucket{command="ice",le="0.25"} 1.0' in text
     assert 'who_handles_autocomplete_total{command="who"} 2.0' in text
