@@ -24,6 +24,7 @@ from fakediscord import (
     pointed_at,
     transport_compression,
 )
+from fakediscord.records import clone, from_json, to_json
 
 WAIT = 10.0
 
@@ -236,3 +237,26 @@ async def test_two_processes_with_disjoint_shards_get_their_own_guilds(fake: Fak
             assert interaction.shard_id == (guild.id >> 22) % 2
             assert expected.handled[-1] == ("echo", guild.id) and ("echo", guild.id) not in other.handled
         assert Permissions.PIN_MESSAGES & int(interaction.payload["app_permissions"])
+
+
+async def test_a_wait_that_times_out_names_what_it_waited_for_and_spoils_nothing(fake: FakeDiscord) -> None:
+    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    with pytest.raises(TimeoutError, match=r"no the callback within 0.01s \(last requests: none\)"):
+        await fake.wait_for_future(future, timeout=0.01, what="the callback")
+    assert not future.cancelled()               # a result arriving late is still seen by the next wait
+    future.set_result(3)
+    assert await fake.wait_for_future(future, timeout=0.01) == 3
+    assert await fake.wait_until(lambda: "already", timeout=0.01) == "already"
+
+
+async def test_records_are_deep_copies_and_json_is_what_discord_sends(fake: FakeDiscord) -> None:
+    data = {"embeds": [{"title": "Trata › HSI", "fields": [{"name": "a", "value": "b"}]}], "flags": None}
+    copied = clone(data)
+    assert copied == data
+    copied["embeds"][0]["fields"][0]["value"] = "changed"
+    assert data["embeds"][0]["fields"][0]["value"] == "b"
+    assert clone({1: "an int key", "big": 2**70}) == {1: "an int key", "big": 2**70}   # not JSON: copied exactly
+    assert to_json({"t": "›", "n": [1, None]}) == '{"t":"›","n":[1,null]}'.encode()   # compact UTF-8
+    assert from_json(to_json(data)) == data
+    with pytest.raises(ValueError):
+        from_json(b"not json")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
 import time
 import zlib
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from .ids import Intents, shard_for
-from .records import DispatchRecord, HeartbeatRecord, IdentifyRecord, ResumeRecord
+from .records import DispatchRecord, HeartbeatRecord, IdentifyRecord, ResumeRecord, from_json, to_json
 
 if TYPE_CHECKING:
     from .models import FakeGuild
@@ -91,7 +90,7 @@ class GatewayConnection:
             return True
 
     async def send(self, op: int, d: Any, *, s: int | None = None, t: str | None = None) -> bool:
-        return await self.send_raw(json.dumps({"op": op, "d": d, "s": s, "t": t}, separators=(",", ":")))
+        return await self.send_raw(to_json({"op": op, "d": d, "s": s, "t": t}).decode())
 
     async def close(self, code: int, reason: str = "", timeout: float = 5.0) -> None:
         if self.close_code is None:
@@ -182,7 +181,7 @@ class GatewayMixin:
 
     async def _gateway_message(self, conn: GatewayConnection, text: str) -> None:
         try:
-            payload = json.loads(text)
+            payload = from_json(text)
             op, d = payload["op"], payload.get("d")
         except (ValueError, KeyError, TypeError):
             await conn.close(DECODE_ERROR, "Error while decoding payload.")
@@ -322,7 +321,7 @@ class GatewayMixin:
 
     async def _dispatch_locked(self, session: GatewaySession, event: str, data: Any) -> int:
         session.seq += 1
-        raw = json.dumps({"op": 0, "t": event, "s": session.seq, "d": data}, separators=(",", ":"))
+        raw = to_json({"op": 0, "t": event, "s": session.seq, "d": data}).decode()
         session.events.append((session.seq, event, raw))
         delivered = False
         if session.connection is not None:

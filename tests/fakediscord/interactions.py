@@ -86,8 +86,8 @@ class FakeInteraction:
         return [r for r in self.fake.requests if self.token in r.path]
 
     async def wait_for_callback(self, timeout: float = 5.0) -> CallbackRecord:
-        return await self.fake.wait_until(lambda: self.callbacks and self.callbacks[0], timeout=timeout,
-                                          what=f"the callback of interaction {self.id} ({self.name or self.custom_id})")
+        what = f"the callback of interaction {self.id} ({self.name or self.custom_id})"
+        return await self.fake.wait_for_future(self.callback, timeout=timeout, what=what)
 
     async def wait_for_followup(self, count: int = 1, timeout: float = 5.0) -> dict[str, Any]:
         """Until `count` follow-up messages exist; returns the count-th."""

@@ -3,15 +3,54 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import pickle
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+try:   # the bot depends on orjson; without it the fake works the same, only slower
+    import orjson
+except ImportError:  # pragma: no cover
+    orjson = None
+else:
+    # Only plain JSON types go through orjson in clone(); anything else (a dataclass, a datetime, a dict subclass)
+    # raises TypeError there and is copied by pickle instead.
+    _PLAIN_JSON_ONLY = (orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+                        | orjson.OPT_PASSTHROUGH_SUBCLASS)
+
+
+def to_json(data: Any) -> bytes:
+    """JSON as Discord sends it: compact UTF-8. With orjson it costs a tenth of json.dumps, which was the largest
+    item of the fake's own CPU time under benchmark load."""
+    if orjson is not None:
+        try:
+            return orjson.dumps(data)
+        except TypeError:   # what orjson refuses and json accepts (int keys, huge ints): fall back
+            pass
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def from_json(raw: bytes | str) -> Any:
+    """Parse JSON; raises ValueError for anything that is not JSON."""
+    if orjson is not None:
+        try:
+            return orjson.loads(raw)
+        except ValueError:   # orjson is stricter (NaN, integers past 64 bits): let json decide
+            pass
+    return json.loads(raw)
+
 
 def clone(data: Any) -> Any:
-    """A deep copy of JSON-like data; a pickle round trip is several times faster than copy.deepcopy, which
-    otherwise dominates the fake's own CPU time under benchmark load."""
+    """A deep copy of JSON-like data. A JSON round trip through orjson is about twice as fast as one through
+    pickle, and both are several times faster than copy.deepcopy, which otherwise dominates the fake's own CPU time
+    under benchmark load. Tuples come back as lists, as they would from Discord; anything that is not plain JSON
+    (a non-str key, a dataclass, ...) is copied by pickle, exactly."""
+    if orjson is not None:
+        try:
+            return orjson.loads(orjson.dumps(data, option=_PLAIN_JSON_ONLY))
+        except (TypeError, ValueError):
+            pass
     return pickle.loads(pickle.dumps(data, pickle.HIGHEST_PROTOCOL))
 
 

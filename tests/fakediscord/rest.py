@@ -4,7 +4,6 @@ status codes, error bodies and rate-limit headers."""
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 import time
@@ -18,7 +17,7 @@ from aiohttp import web
 from .ids import Intents, Permissions
 from .interactions import ALLOWED_CALLBACKS, APPLICATION_COMMAND, MESSAGE_COMPONENT, FakeInteraction
 from .models import FakeChannel, FakeGuild, FakeUser, iso_now
-from .records import CallbackRecord, RecordedRequest, clone, path_matches
+from .records import CallbackRecord, RecordedRequest, clone, from_json, path_matches, to_json
 from .validation import (
     EPHEMERAL,
     IS_COMPONENTS_V2,
@@ -196,7 +195,7 @@ class RestMixin:
             return web.Response(status=204 if status < 300 else status, headers=headers)
         # discord.py parses JSON only when the Content-Type is exactly application/json (no charset).
         headers["Content-Type"] = "application/json"
-        return web.Response(status=status, body=json.dumps(answer).encode(), headers=headers)
+        return web.Response(status=status, body=to_json(answer), headers=headers)
 
     # --- login ------------------------------------------------------------------------------------------------------
 
@@ -645,7 +644,7 @@ async def _read_body(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
         while (part := await reader.next()) is not None:
             data = await part.read()  # type: ignore[union-attr]
             if part.name == "payload_json":  # type: ignore[union-attr]
-                payload = json.loads(data)
+                payload = from_json(data)
             else:
                 files.append({"name": part.name, "filename": part.filename, "size": len(data),  # type: ignore[union-attr]
                               "content_type": part.headers.get("Content-Type")})  # type: ignore[union-attr]
@@ -654,6 +653,6 @@ async def _read_body(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
     if not raw:
         return None, []
     try:
-        return json.loads(raw), []
+        return from_json(raw), []
     except ValueError:
         return raw.decode(errors="replace"), []
