@@ -6,6 +6,7 @@ The network tests talk only to a small aiohttp server on 127.0.0.1 standing in f
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -23,7 +24,9 @@ from aiohttp import web
 from conftest import MINI, ROOT, interaction_payload, slash
 
 from bot.client import (
+    GC_YOUNG_THRESHOLD,
     build_bot,
+    collect_less_often,
     command_payload,
     intents,
     run_bot,
@@ -425,3 +428,13 @@ def test_sync_against_an_unreachable_discord_is_a_clear_message_not_a_traceback(
     assert result.returncode == 1
     assert f"could not reach Discord at {base}" in result.stderr and "nothing was synced" in result.stderr
     assert "Traceback" not in result.stderr and SECRET not in result.stdout + result.stderr
+
+
+def test_the_serving_process_collects_young_garbage_less_often():
+    before = gc.get_threshold()
+    try:
+        collect_less_often()
+        assert gc.get_threshold() == (max(GC_YOUNG_THRESHOLD, before[0]), before[1], before[2])
+        assert GC_YOUNG_THRESHOLD > 700          # Python's default
+    finally:
+        gc.set_threshold(*before)
