@@ -242,6 +242,14 @@ class Matcher:
         }
         self._fuzzy_vocabulary = sorted(term for term in self._postings if len(term) >= FUZZY_MIN_LENGTH)
         self._word_start_keys = sorted(self._word_starts)
+        # One-word names that only one topic uses ("tps", "sevis", "i765", "287g"): a question that contains one is
+        # about that topic, however many words of its own surround it ("el TPS para hondurenos sigue vigente").
+        self._own_names: dict[str, str] = {}
+        for entry in self.entries.values():
+            for name in entry.names:
+                token = join_codes(normalise(name))
+                if token and " " not in token and token not in STOPWORDS and len(self._postings.get(token, ())) == 1:
+                    self._own_names.setdefault(token, entry.id)
 
     def _index_exact(self, key: str, topic_id: str) -> None:
         for form in (key, without_filler(key), squash(key)):
@@ -260,7 +268,8 @@ class Matcher:
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
         off_topic = any(stem(word) in OFF_TOPIC for word in key.split())
-        return self._decide(query, ranked, off_topic)
+        named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
+        return self._decide(query, ranked, off_topic, named)
 
     def _exact_match(self, key: str) -> str | None:
         for form in (key, without_filler(key), squash(key)):
@@ -372,7 +381,8 @@ class Matcher:
         return [(term, score / 100.0) for term, score, _ in found
                 if term[0] == word[0] or score >= FUZZY_OTHER_START_CUTOFF][:FUZZY_TERMS]
 
-    def _decide(self, query: str, ranked: list[_Scored], off_topic: bool = False) -> Resolution:
+    def _decide(self, query: str, ranked: list[_Scored], off_topic: bool = False,
+                named: frozenset[str] | set[str] = frozenset()) -> Resolution:
         candidates = tuple(
             Candidate(item.topic, self.entries[item.topic].handler, round(item.score, 1))
             for item in ranked[:MAX_CANDIDATES]
@@ -386,6 +396,8 @@ class Matcher:
         # A long question explained in two or more of its words is answered even though much of it is the
         # asker's own story ("my dad has been locked up by immigration for 3 weeks and nobody tells us anything").
         well_explained = top.score >= MATCH_SCORE or (top.words >= 2 and top.score >= SENTENCE_SCORE)
+        if top.topic in named:
+            lone_word, well_explained = False, True
         if off_topic and top.score < OFF_TOPIC_SCORE:
             well_explained = False
         if not well_explained or top.evidence < MIN_EVIDENCE or lone_word:
