@@ -58,14 +58,17 @@ MAX_CANDIDATES = 5
 SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 
 # Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
-# so "court date for a parking ticket" is not read as an immigration hearing. Stemmed forms.
+# so "court date for a parking ticket" is not read as an immigration hearing. As written or as stemmed.
 OFF_TOPIC = frozenset({
-    "ticket", "parking", "speeding", "driving", "driver", "insurance", "tax", "taxe", "irs", "rent", "landlord",
+    "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord",
     "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
     "hotel", "stamp", "pothole", "noise", "usp", "multa", "renta", "clima", "receta", "perro", "retirement",
     "pension", "medicare", "medicaid", "unemployment", "stimulus", "desempleo",
     "cream", "skating", "skate", "rink", "hockey", "cube", "wedding", "boda", "dui", "dwi", "debit", "loan", "mortgage",
     "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
+    "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi",
+    "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage",
+    "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol",
 })
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
@@ -267,7 +270,7 @@ class Matcher:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
-        off_topic = any(stem(word) in OFF_TOPIC for word in key.split())
+        off_topic = any(word in OFF_TOPIC or stem(word) in OFF_TOPIC for word in key.split())
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
         return self._decide(query, ranked, off_topic, named)
 
@@ -287,7 +290,7 @@ class Matcher:
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
-            if word in OFF_TOPIC:
+            if word in OFF_TOPIC or plain[position] in OFF_TOPIC:
                 off_topic += 1
                 continue
             matches = self._term_matches(word, fuzzy_from)
