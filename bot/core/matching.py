@@ -16,6 +16,7 @@ that sentence. The thresholds below are named and tuned on tests/eval/queries.ya
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable
@@ -59,6 +60,10 @@ SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 
 # Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
 # so "court date for a parking ticket" is not read as an immigration hearing. As written or as stemmed.
+# Everyday words that mean something here only inside a name: "card" alone is any card, "green card" is ours.
+# They weigh like generic words alone and fully within a phrase.
+NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost", "replacement", "replace"})
+
 OFF_TOPIC = frozenset({
     "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord",
     "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
@@ -70,6 +75,14 @@ OFF_TOPIC = frozenset({
     "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage",
     "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol",
 })
+# Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
+# advance parole.
+OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
+    "social security card", "credit card", "debit card", "report card", "gift card", "card game", "parole officer",
+    "probation officer", "child custody", "family court", "traffic court", "small claims", "corte familiar",
+    "raid boss", "school detention", "detention at school", "snow removal", "tattoo removal", "hair removal",
+    "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social",
+)) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
@@ -239,10 +252,12 @@ class Matcher:
             for term in terms:
                 postings[term].append(topic_id)
         self._postings = {term: tuple(sorted(topics)) for term, topics in postings.items()}
-        self._weight = {
+        self._phrase_weight = {
             term: math.log(1 + topic_count / len(topics)) * (GENERIC_FACTOR if term in GENERIC_TERMS else 1.0)
             for term, topics in self._postings.items()
         }
+        self._weight = {term: weight * (GENERIC_FACTOR if term in NAME_ONLY_TERMS else 1.0)
+                        for term, weight in self._phrase_weight.items()}
         self._fuzzy_vocabulary = sorted(term for term in self._postings if len(term) >= FUZZY_MIN_LENGTH)
         self._word_start_keys = sorted(self._word_starts)
         # One-word names that only one topic uses ("tps", "sevis", "i765", "287g"): a question that contains one is
@@ -270,7 +285,8 @@ class Matcher:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
-        off_topic = any(word in OFF_TOPIC or stem(word) in OFF_TOPIC for word in key.split())
+        off_topic = OFF_TOPIC_PHRASES.search(key) is not None or any(
+            word in OFF_TOPIC or stem(word) in OFF_TOPIC for word in key.split())
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
         return self._decide(query, ranked, off_topic, named)
 
@@ -286,7 +302,7 @@ class Matcher:
         words = [stem(word) for word in plain]
         if not words:
             return []
-        total, unknown, off_topic = 0.0, 0, 0
+        total, unknown, off_topic = 0.0, 0, len(OFF_TOPIC_PHRASES.findall(key))
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
@@ -317,7 +333,7 @@ class Matcher:
             for phrase, topic_id in self._phrases.get(word, ()):
                 if tuple(words[start: start + len(phrase)]) == phrase:
                     # As informative as its weakest word: "immigration detention" adds little to "detention".
-                    bonus = PHRASE_BONUS * len(phrase) * min(self._weight.get(term, 0.0) for term in phrase)
+                    bonus = PHRASE_BONUS * len(phrase) * min(self._phrase_weight.get(term, 0.0) for term in phrase)
                     tallies[topic_id].bonus += bonus
                     tallies[topic_id].phrases += len(phrase) - 1
                     total += bonus / 2
