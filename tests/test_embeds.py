@@ -122,6 +122,11 @@ def test_a_shared_embed_that_is_changed_sends_the_change():
     expected.set_author(name="a")
     expected.add_field(name="n", value="v")
     assert embed.to_dict() == expected.to_dict() != first
+    embed.remove_footer()                                      # a deleted attribute too
+    embed.remove_field(0)
+    expected.remove_footer()
+    expected.remove_field(0)
+    assert embed.to_dict() == expected.to_dict()
 
 
 def test_no_match_says_so_and_escapes_what_was_typed(mini_router: Router):
