@@ -43,6 +43,7 @@ FUZZY_TERMS = 5             # how many known terms a misspelt word may stand for
 FUZZY_MIN_LENGTH_SHORT = 4  # ...except in a query of one or two words, where a typo is all there is to go on
 UNKNOWN_WEIGHT = 2.0        # weight of a word the table does not know at all
 MAX_UNKNOWN_WORDS = 3       # how many unknown words count against a topic, however long the question
+PHRASE_WORD_FACTOR = 0.5    # ...and words the table only uses inside phrases, when they stand alone in a question
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
 LONE_WORD_SCORE = 65.0      # a topic that explains one word of the query needs at least this score
@@ -81,7 +82,9 @@ OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
     "social security card", "credit card", "debit card", "report card", "gift card", "card game", "parole officer",
     "probation officer", "child custody", "family court", "traffic court", "small claims", "corte familiar",
     "raid boss", "school detention", "detention at school", "snow removal", "tattoo removal", "hair removal",
-    "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social",
+    "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social", "bono navideno", "aguinaldo",
+    "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home", "pasaporte mexicano",
+    "consulado mexicano", "matricula consular", "tps report", "overtime",
 )) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
@@ -105,7 +108,8 @@ with wont would wouldnt wasnt werent hasnt havent shouldnt youre youve you your 
 responsible charge
 el la los las lo le les un una unos unas de del al a y o u que quien quienes donde como cuando cual cuales por
 para con sin se su sus mi mis tu tus es son esta estan esto eso ese esa hay me te nos en ya muy mas pero si no
-yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre
+yo ella ellos ellas usted ustedes porque tengo tiene puedo puede hacer hace necesito quiero sobre q pa xq
+whos hes shes wheres hows theres heres lets
 actually even ever also maybe probably basically literally anyone anybody everyone people person guy guys lady
 much many lot lots thing things stuff way ways
 brother sister son daughter dad mom mother father parents wife husband uncle aunt cousin grandma grandpa
@@ -226,6 +230,7 @@ class Matcher:
         self._content_names: dict[str, list[str]] = defaultdict(list)
         self._boost: dict[tuple[str, str], float] = {}
         self._word_starts: dict[str, set[str]] = defaultdict(set)
+        standalone: set[str] = set()   # terms some topic lists on their own, not only inside a phrase
 
         for entry in self.entries.values():
             for name in entry.names:
@@ -235,6 +240,8 @@ class Matcher:
                 self._topic_terms[entry.id].update(words)
                 if len(words) > 1:
                     self._phrases[words[0]].append((words, entry.id))
+                else:
+                    standalone.update(words)
             for text in entry.signals:
                 for word in content_words(join_codes(normalise(text))):
                     self._boost[(stem(word), entry.id)] = SIGNAL_BOOST
@@ -256,7 +263,9 @@ class Matcher:
             term: math.log(1 + topic_count / len(topics)) * (GENERIC_FACTOR if term in GENERIC_TERMS else 1.0)
             for term, topics in self._postings.items()
         }
-        self._weight = {term: weight * (GENERIC_FACTOR if term in NAME_ONLY_TERMS else 1.0)
+        # A word that the table only ever uses inside a phrase ("back" in "afraid to go back") says little alone.
+        self._weight = {term: weight * (GENERIC_FACTOR if term in NAME_ONLY_TERMS else
+                                        PHRASE_WORD_FACTOR if term not in standalone else 1.0)
                         for term, weight in self._phrase_weight.items()}
         self._fuzzy_vocabulary = sorted(term for term in self._postings if len(term) >= FUZZY_MIN_LENGTH)
         self._word_start_keys = sorted(self._word_starts)
