@@ -96,8 +96,8 @@ def embed_problems(embed: discord.Embed) -> list[str]:
 class SharedEmbed(discord.Embed):
     """An embed that every reply of one answer shares (see `answer_embed`). discord.py turns an embed into its JSON
     form for every message sent; this one keeps that form and builds it again only after an attribute is set or
-    deleted (in place changes, like add_field, show through, because the form holds the same lists and dicts). `.copy()` is a
-    plain discord.Embed of its own, safe to change."""
+    deleted (in place changes, like add_field, show through, because the form holds the same lists and dicts).
+    `.copy()` is a plain discord.Embed of its own, safe to change."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
