@@ -1,6 +1,6 @@
 """The matcher on realistic questions: top-1 handler accuracy and out-of-scope rejection.
 
-Each file in tests/eval is one set. The development sets (english, spanish, queries, paraphrases, blind-tuning) are
+Each file in tests/eval is one set. The development sets (english, spanish, queries, paraphrases and the blind-* sets) are
 what the thresholds and the table's vocabulary were tuned on, so each must meet the goals. holdout.yaml is half of a
 set written blind from the facts file; it is never tuned on, so its figure says how the matcher does on questions it
 has not seen, and its floor sits just under that figure to catch regressions.
@@ -17,8 +17,8 @@ TOP1_GOAL = 0.95
 REJECTION_GOAL = 0.90
 # The held-out set is measured, not tuned on; its floor only guards against regressions, and the figure itself is
 # reported by bench/bench_routing.py.
-HOLDOUT_TOP1_FLOOR = 0.80
-HOLDOUT_REJECTION_FLOOR = 0.84
+HOLDOUT_TOP1_FLOOR = 0.84
+HOLDOUT_REJECTION_FLOOR = 0.88
 SETS = sorted(path for path in EVAL_DIR.glob("*.yaml") if not path.stem.startswith("holdout"))
 
 
