@@ -1,7 +1,7 @@
 """The matcher on realistic questions: top-1 handler accuracy and out-of-scope rejection.
 
-Each file in tests/eval is one set. The development sets (english, spanish, queries, paraphrases and the blind-* sets) are
-what the thresholds and the table's vocabulary were tuned on, so each must meet the goals. holdout.yaml is half of a
+Each file in tests/eval is one set. The development sets (english, spanish, queries, paraphrases, blind-*) are what
+the thresholds and the table's vocabulary were tuned on, so each must meet the goals. holdout.yaml is half of a
 set written blind from the facts file; it is never tuned on, so its figure says how the matcher does on questions it
 has not seen, and its floor sits just under that figure to catch regressions.
 """
