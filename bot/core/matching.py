@@ -66,26 +66,31 @@ SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost", "replacement", "replace"})
 
 OFF_TOPIC = frozenset({
-    "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord",
-    "divorce", "recipe", "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog",
-    "stamp", "pothole", "noise", "usp", "multa", "renta", "clima", "receta", "perro", "retirement",
-    "pension", "medicare", "medicaid", "unemployment", "stimulus", "desempleo",
-    "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi", "debit", "loan", "mortgage",
-    "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
-    "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi",
-    "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage",
-    "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo",
+    "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord", "divorce", "recipe",
+    "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
+    "usp", "multa", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid",
+    "unemployment", "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi",
+    "debit", "loan", "mortgage", "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda",
+    "prestamo", "cobija", "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo",
+    "wifi", "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm",
+    "outage", "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol",
+    "hielo", "dmv",
 })
 # Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
 # advance parole.
 OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
-    "social security card", "credit card", "debit card", "report card", "gift card", "card game", "parole officer",
-    "probation officer", "child custody", "family court", "traffic court", "small claims", "corte familiar",
-    "raid boss", "school detention", "detention at school", "snow removal", "tattoo removal", "hair removal",
-    "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social", "bono navideno", "aguinaldo",
-    "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home", "pasaporte mexicano",
-    "consulado mexicano", "matricula consular", "tps report", "overtime", "citizen science", "arkham asylum",
-    "wedding customs", "customs and traditions", "hotel near", "hotels near", "hotel in",
+    "social security card", "credit card bill", "credit card charged", "credit card limit", "credit card payment",
+    "visa card", "visa credit card", "visa debit", "debit card", "report card", "gift card", "card game",
+    "parole officer", "probation officer", "child custody", "custody of my kids", "custodia de mis hijos",
+    "traffic court", "small claims", "raid boss", "school detention", "detention at school", "snow removal",
+    "tattoo removal", "hair removal", "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social",
+    "bono navideno", "aguinaldo", "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home",
+    "pasaporte mexicano", "consulado mexicano", "matricula consular", "tps report", "overtime", "citizen science",
+    "arkham asylum", "wedding customs", "customs and traditions", "hotel near", "hotels near", "hotel in",
+    "magic the gathering", "court reporter", "car registration", "vehicle registration", "express entry", "uk visa",
+    "uk visitor visa", "schengen visa", "visa de canada", "visa para canada", "canadian visa", "aduana de mexico",
+    "aduana mexicana", "entrar a mexico", "fianza de deposito", "most wanted", "streaming", "wedding gift",
+    "japanese wedding", "drivers license", "licencia de manejo", "licencia de conducir",
 )) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
