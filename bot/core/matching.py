@@ -303,7 +303,18 @@ class Matcher:
         off_topic = OFF_TOPIC_PHRASES.search(key) is not None or any(
             word in OFF_TOPIC or stem(word) in OFF_TOPIC for word in key.split())
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
-        return self._decide(query, ranked, off_topic, named)
+        resolution = self._decide(query, ranked, off_topic, named)
+        if resolution.status == "none" and resolution.candidates and (off_topic or not self._names_something(key)):
+            # "ice skating rink hours" and "black ice warning" share only a generic word with the table, or belong
+            # to another field: a list of ICE topics as "did you mean" would only mislead.
+            return Resolution(query, "none")
+        return resolution
+
+    def _names_something(self, key: str) -> bool:
+        """Whether a word of the query is, or is a typo of, a term more specific than the domain's own words."""
+        words = [stem(word) for word in content_words(join_codes(key))[:MAX_QUERY_TOKENS]]
+        fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
+        return any(term not in GENERIC_TERMS for word in words for term, _ in self._term_matches(word, fuzzy_from))
 
     def _exact_match(self, key: str) -> str | None:
         for form in (key, without_filler(key), squash(key)):
