@@ -74,7 +74,7 @@ OFF_TOPIC = frozenset({
     "prestamo", "cobija", "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo",
     "wifi", "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm",
     "outage", "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol",
-    "hielo", "dmv",
+    "hielo", "dmv", "season", "episode", "iphone",
 })
 # Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
 # advance parole.
@@ -83,14 +83,17 @@ OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
     "visa card", "visa credit card", "visa debit", "debit card", "report card", "gift card", "card game",
     "parole officer", "probation officer", "child custody", "custody of my kids", "custodia de mis hijos",
     "traffic court", "small claims", "raid boss", "school detention", "detention at school", "snow removal",
-    "tattoo removal", "hair removal", "passport photo", "tarjeta de credito", "tarjeta de debito", "seguro social",
-    "bono navideno", "aguinaldo", "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home",
+    "tattoo removal", "hair removal", "tarjeta de credito", "tarjeta de debito", "seguro social", "bono navideno",
+    "aguinaldo", "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home",
     "pasaporte mexicano", "consulado mexicano", "matricula consular", "tps report", "overtime", "citizen science",
     "arkham asylum", "wedding customs", "customs and traditions", "hotel near", "hotels near", "hotel in",
     "magic the gathering", "court reporter", "car registration", "vehicle registration", "express entry", "uk visa",
     "uk visitor visa", "schengen visa", "visa de canada", "visa para canada", "canadian visa", "aduana de mexico",
     "aduana mexicana", "entrar a mexico", "fianza de deposito", "most wanted", "streaming", "wedding gift",
-    "japanese wedding", "drivers license", "licencia de manejo", "licencia de conducir",
+    "japanese wedding", "drivers license", "lock screen", "emergency contact", "canada customs", "customs in japan",
+    "uk passport", "credit card fraud", "real estate", "suicide hotline", "transmission fluid", "atf fluid",
+    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo",
+    "licencia de conducir",
 )) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({

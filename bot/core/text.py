@@ -11,6 +11,7 @@ _APOSTROPHE = re.compile(r"(?<=[a-z])['’](?=[a-z])")
 _LETTER_THEN_NUMBER = re.compile(r"\b([a-z]) ([0-9]+)\b")
 _NUMBER_THEN_LETTER = re.compile(r"\b([0-9]+) ([a-z])\b")
 _LETTER_VISA = re.compile(r"\b([a-z]) (visa|visas)\b")
+_E_VERIFY = re.compile(r"\be (verify|verificar)\b")
 # "check in" is one thing (an ICE check-in) but two words that mean little apart: "in" is filler, "check" generic.
 _CHECK_IN = re.compile(r"\bcheck ins?\b")
 
@@ -49,5 +50,5 @@ def squash(normalised: str) -> str:
 def join_codes(normalised: str) -> str:
     """Codes written with a space or hyphen are joined: "i 9" → "i9", "287 g" → "287g", "t visa" → "tvisa", so that
     "I-9", "i9" and "I 9" are one word, and no stray single letter is left to match anything."""
-    joined = _NUMBER_THEN_LETTER.sub(r"\1\2", _LETTER_THEN_NUMBER.sub(r"\1\2", normalised))
+    joined = _E_VERIFY.sub(r"e\1", _NUMBER_THEN_LETTER.sub(r"\1\2", _LETTER_THEN_NUMBER.sub(r"\1\2", normalised)))
     return _CHECK_IN.sub("checkin", _LETTER_VISA.sub(r"\1\2", joined))
