@@ -55,7 +55,7 @@ def synthetic_table(alias_count: int, seed: int = 7) -> tuple[list[Entry], list[
     (and the true topic of each), like people's misspellings of real aliases."""
     rng = random.Random(seed)
     vocabulary_size = max(2_000, alias_count // 5)
-    vocabulary = list({
+    vocabulary = sorted({   # sorted: a set's order changes with the process's hash seed, and so would the table
         "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(4, 9))) for _ in range(vocabulary_size)
     })
     entries, alias_topic = [], {}
