@@ -59,12 +59,12 @@ NAME_WEIGHT = 0.3           # share of the final score that comes from the close
 MAX_CANDIDATES = 5
 SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
 
-# Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
-# so "court date for a parking ticket" is not read as an immigration hearing. As written or as stemmed.
 # Everyday words that mean something here only inside a name: "card" alone is any card, "green card" is ours.
 # They weigh like generic words alone and fully within a phrase.
 NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost", "replacement", "replace"})
 
+# Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
+# so "court date for a parking ticket" is not read as an immigration hearing. As written or as stemmed.
 OFF_TOPIC = frozenset({
     "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord", "divorce", "recipe",
     "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
@@ -148,6 +148,11 @@ def stem(word: str) -> str:
     if word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word
+
+
+def is_off_topic(word: str) -> bool:
+    """Whether a word of a question, as written or stemmed, belongs to another field."""
+    return word in OFF_TOPIC or stem(word) in OFF_TOPIC
 
 
 def without_filler(normalised: str) -> str:
@@ -303,8 +308,7 @@ class Matcher:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
-        off_topic = OFF_TOPIC_PHRASES.search(key) is not None or any(
-            word in OFF_TOPIC or stem(word) in OFF_TOPIC for word in key.split())
+        off_topic = OFF_TOPIC_PHRASES.search(key) is not None or any(map(is_off_topic, key.split()))
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
         resolution = self._decide(query, ranked, off_topic, named)
         if resolution.status == "none" and resolution.candidates and (off_topic or not self._names_something(key)):
@@ -335,7 +339,7 @@ class Matcher:
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
-            if word in OFF_TOPIC or plain[position] in OFF_TOPIC:
+            if is_off_topic(plain[position]):
                 off_topic += 1
                 continue
             matches = self._term_matches(word, fuzzy_from)
