@@ -113,3 +113,31 @@ def test_stem():
     assert stem("deportaciones") == "deportacion"
     assert stem("smuggling") == "smuggl"
     assert stem("ice") == "ice"
+
+
+@pytest.mark.parametrize(("query", "topic"), [
+    ("Who hears the case when someone is fighting deportation?", "immigration-court"),  # "fighting" is not "right"
+    ("el TPS para hondurenos sigue vigente", "tps"),            # a name only one topic uses decides it
+    ("missed my ice check in appointment", "detention"),        # "check in" is one word
+    ("my green card expired", "green-card"),                    # "green card" counts whole, not word by word
+])
+def test_mechanisms_that_carry_real_questions(router: Router, query: str, topic: str):
+    resolution = router.resolve(query)
+    assert resolution.status != "none" and resolution.best.topic == topic, resolution
+
+
+@pytest.mark.parametrize("query", [
+    "good morning",                              # not "goods"
+    "lost my social security card, how do I get a replacement",
+    "my Visa credit card charged me twice",
+    "how do I ask my state parole officer to move my check-in day?",
+    "customs and traditions of dia de los muertos",
+])
+def test_other_fields_that_share_our_words_are_refused(router: Router, query: str):
+    assert router.resolve(query).status == "none"
+
+
+def test_no_suggestions_when_only_a_generic_word_or_another_field_came_close(router: Router):
+    assert router.resolve("ice skating rink hours").candidates == ()
+    assert router.resolve("black ice warning").candidates == ()
+    assert router.resolve("traffic jail").candidates          # a near miss still offers something to pick
