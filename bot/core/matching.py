@@ -68,13 +68,13 @@ NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost
 OFF_TOPIC = frozenset({
     "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord", "divorce", "recipe",
     "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
-    "usp", "multa", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid",
-    "unemployment", "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi",
-    "debit", "loan", "mortgage", "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda",
-    "prestamo", "cobija", "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo",
-    "wifi", "password", "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm",
-    "outage", "fridge", "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol",
-    "hielo", "dmv", "season", "episode", "iphone",
+    "usp", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid", "unemployment",
+    "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi", "debit", "loan",
+    "mortgage", "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
+    "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi", "password",
+    "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage", "fridge",
+    "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo", "dmv",
+    "season", "episode", "iphone", "lounge", "layover", "daffodils", "zoll",
 })
 # Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
 # advance parole.
@@ -92,8 +92,11 @@ OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
     "aduana mexicana", "entrar a mexico", "fianza de deposito", "most wanted", "streaming", "wedding gift",
     "japanese wedding", "drivers license", "lock screen", "emergency contact", "canada customs", "customs in japan",
     "uk passport", "credit card fraud", "real estate", "suicide hotline", "transmission fluid", "atf fluid",
-    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo",
-    "licencia de conducir",
+    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo", "ice futures",
+    "futures exchange", "brent crude", "savings bond", "savings bonds", "james bond", "working papers",
+    "selective service", "register to vote", "body cam", "lca", "labor certification", "prevailing wage",
+    "german customs", "canada border services", "into canada", "enter mexico", "uk student visa", "in my garden",
+    "multa de estacionamiento", "pagar una multa", "pagar la multa", "licencia de conducir",
 )) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
