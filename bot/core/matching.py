@@ -70,7 +70,7 @@ OFF_TOPIC = frozenset({
     "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
     "usp", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid", "unemployment",
     "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi", "debit", "loan",
-    "mortgage", "apartment", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
+    "mortgage", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
     "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi", "password",
     "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage", "fridge",
     "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo", "dmv",
@@ -127,7 +127,7 @@ much many lot lots thing things stuff way ways
 brother sister son daughter dad mom mother father parents wife husband uncle aunt cousin grandma grandpa
 grandmother grandfather friend friends neighbor neighbour boyfriend girlfriend partner kid kids family relative
 today tomorrow yesterday tonight morning night week weeks month months year years ago now lately recently
-omg lol pls plz hi hey hello ok okay yes yeah like worried happened happening good great nice evening afternoon
+omg lol pls plz rn asap hi hey hello ok okay yes yeah like worried happened happening good great nice evening afternoon
 folks everybody welcome buenos buenas dias tardes noches hola gracias test testing
 anything nothing nobody everything somebody tell tells told telling wtf smh bro
 dan da dar sirve ser estar tener van va
@@ -260,8 +260,11 @@ class Matcher:
                 else:
                     standalone.update(words)
             for text in entry.signals:
-                for word in content_words(join_codes(normalise(text))):
-                    self._boost[(stem(word), entry.id)] = SIGNAL_BOOST
+                # A signal of several words ("ice hold", "afraid to go back") is a phrase: its words alone ("hold",
+                # "back") are no intent, so only one-word signals boost (the phrase still counts as a phrase).
+                words = content_words(join_codes(normalise(text)))
+                if len(words) == 1:
+                    self._boost[(stem(words[0]), entry.id)] = SIGNAL_BOOST
             for name in entry.names:
                 key = normalise(name)
                 self._names.append((key, entry.id))
@@ -368,8 +371,8 @@ class Matcher:
         for start, word in enumerate(words):
             for phrase, topic_id in self._phrases.get(word, ()):
                 if tuple(words[start: start + len(phrase)]) == phrase:
-                    # As informative as its weakest word: "immigration detention" adds little to "detention".
-                    bonus = PHRASE_BONUS * len(phrase) * min(self._phrase_weight.get(term, 0.0) for term in phrase)
+                    # As informative as its words together: "ice hold" is specific where "ice" and "hold" alone are not.
+                    bonus = PHRASE_BONUS * sum(self._phrase_weight.get(term, 0.0) for term in phrase)
                     tallies[topic_id].bonus += bonus
                     tallies[topic_id].phrases += len(phrase) - 1
                     total += bonus / 2
