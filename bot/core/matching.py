@@ -70,12 +70,33 @@ OFF_TOPIC = frozenset({
     "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
     "usp", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid", "unemployment",
     "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi", "debit", "loan",
-    "mortgage", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija",
-    "lyrics", "song", "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi", "password",
-    "netflix", "minecraft", "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage", "fridge",
-    "freezer", "cocktail", "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo", "dmv",
-    "season", "episode", "iphone", "lounge", "layover", "daffodils", "zoll",
+    "mortgage", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija", "lyrics", "song",
+    "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi", "password", "netflix", "minecraft",
+    "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage", "fridge", "freezer", "cocktail",
+    "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo", "dmv", "season", "episode",
+    "iphone", "lounge", "layover", "daffodils", "zoll",
 })
+# Another country's papers are that country's business: a Venezuelan passport, Spanish citizenship, a visa for Canada.
+_NATIONS = (
+    "mexican|mexicano|mexicana|venezuelan|venezolano|venezolana|chinese|chino|china|indian|filipino|filipina|"
+    "guatemalan|guatemalteco|guatemalteca|honduran|hondureno|hondurena|salvadoran|salvadoreno|salvadorena|"
+    "colombian|colombiano|colombiana|cuban|cubano|cubana|dominican|dominicano|dominicana|brazilian|brasileno|"
+    "peruvian|peruano|peruana|ecuadorian|ecuatoriano|ecuatoriana|nicaraguan|nicaraguense|haitian|haitiano|"
+    "spanish|espanol|espanola|italian|italiano|italiana|irish|german|aleman|alemana|british|canadian|canadiense|"
+    "nigerian|ukrainian|ucraniano|afghan|afgano"
+)
+_COUNTRIES = (
+    "mexico|venezuela|china|india|philippines|filipinas|guatemala|honduras|el salvador|colombia|cuba|brazil|brasil|"
+    "peru|ecuador|nicaragua|haiti|spain|espana|italy|italia|ireland|irlanda|germany|alemania|canada|uk|"
+    "united kingdom|nigeria|ukraine|ucrania|afghanistan"
+)
+FOREIGN_PAPERS = re.compile(
+    rf"\b(?:(?:{_NATIONS}) (?:passport|consulate|citizenship|embassy)|"
+    rf"(?:pasaporte|consulado|ciudadania|embajada) (?:{_NATIONS})|"
+    rf"(?:citizenship|citizen|passport|visa|elections?) (?:of|for|to|in) (?:{_COUNTRIES})|"
+    rf"(?:ciudadania|pasaporte|visa|elecciones) (?:de|para|a|en) (?:{_COUNTRIES}))\b"
+)
+
 # Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
 # advance parole.
 OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
@@ -92,11 +113,14 @@ OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
     "aduana mexicana", "entrar a mexico", "fianza de deposito", "most wanted", "streaming", "wedding gift",
     "japanese wedding", "drivers license", "lock screen", "emergency contact", "canada customs", "customs in japan",
     "uk passport", "credit card fraud", "real estate", "suicide hotline", "transmission fluid", "atf fluid",
-    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo", "ice futures",
-    "futures exchange", "brent crude", "savings bond", "savings bonds", "james bond", "working papers",
-    "selective service", "register to vote", "body cam", "lca", "labor certification", "prevailing wage",
-    "german customs", "canada border services", "into canada", "enter mexico", "uk student visa", "in my garden",
-    "multa de estacionamiento", "pagar una multa", "pagar la multa", "licencia de conducir",
+    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo", "fafsa", "nlrb",
+    "unfair labor practice", "labor union", "heat safety", "shipping company", "cancelled our cruise",
+    "interstate compact", "brokerage software", "license to carry", "insane asylum", "licencia de manejar",
+    "manejar borracho", "enroll my kids in school", "rn license", "nclex", "social security number", "ley de nietos",
+    "border patrol museum", "osha", "ice futures", "futures exchange", "brent crude", "savings bond", "savings bonds",
+    "james bond", "working papers", "selective service", "register to vote", "body cam", "lca", "labor certification",
+    "prevailing wage", "german customs", "canada border services", "into canada", "enter mexico", "uk student visa",
+    "in my garden", "multa de estacionamiento", "pagar una multa", "pagar la multa", "licencia de conducir",
 )) + r")\b")
 OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
@@ -314,7 +338,8 @@ class Matcher:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
         ranked = self._rank(key)
-        off_topic = OFF_TOPIC_PHRASES.search(key) is not None or any(map(is_off_topic, key.split()))
+        off_topic = (OFF_TOPIC_PHRASES.search(key) is not None or FOREIGN_PAPERS.search(key) is not None
+                     or any(map(is_off_topic, key.split())))
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
         resolution = self._decide(query, ranked, off_topic, named)
         if resolution.status == "none" and resolution.candidates and (off_topic or not self._names_something(key)):
@@ -341,7 +366,7 @@ class Matcher:
         words = [stem(word) for word in plain]
         if not words:
             return []
-        total, unknown, off_topic = 0.0, 0, len(OFF_TOPIC_PHRASES.findall(key))
+        total, unknown, off_topic = 0.0, 0, len(OFF_TOPIC_PHRASES.findall(key)) + len(FOREIGN_PAPERS.findall(key))
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
