@@ -141,3 +141,14 @@ def test_no_suggestions_when_only_a_generic_word_or_another_field_came_close(rou
     assert router.resolve("ice skating rink hours").candidates == ()
     assert router.resolve("black ice warning").candidates == ()
     assert router.resolve("traffic jail").candidates          # a near miss still offers something to pick
+
+
+@pytest.mark.parametrize(("query", "in_scope"), [
+    ("renovar pasaporte mexicano", False),
+    ("quiero sacar la ciudadania espanola por mi abuelo", False),
+    ("do I need a visa for Canada on my H-1B", False),
+    ("can I apply for a US visa in Mexico", True),         # a US visa at a consulate abroad is ours
+    ("my mother in Peru needs a tourist visa to visit me", True),
+])
+def test_another_countrys_papers_are_not_ours(router: Router, query: str, in_scope: bool):
+    assert (router.resolve(query).status != "none") == in_scope

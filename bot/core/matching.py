@@ -93,8 +93,8 @@ _COUNTRIES = (
 FOREIGN_PAPERS = re.compile(
     rf"\b(?:(?:{_NATIONS}) (?:passport|consulate|citizenship|embassy)|"
     rf"(?:pasaporte|consulado|ciudadania|embajada) (?:{_NATIONS})|"
-    rf"(?:citizenship|citizen|passport|visa|elections?) (?:of|for|to|in) (?:{_COUNTRIES})|"
-    rf"(?:ciudadania|pasaporte|visa|elecciones) (?:de|para|a|en) (?:{_COUNTRIES}))\b"
+    rf"(?:citizenship|citizen|passport|elections?) (?:of|for|in) (?:{_COUNTRIES})|visa (?:for|to) (?:{_COUNTRIES})|"
+    rf"(?:ciudadania|pasaporte|elecciones) (?:de|para|en) (?:{_COUNTRIES})|visa (?:de|para) (?:{_COUNTRIES}))\b"
 )
 
 # Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
