@@ -17,9 +17,14 @@ TOP1_GOAL = 0.95
 REJECTION_GOAL = 0.90
 # The held-out set is measured, not tuned on; its floor only guards against regressions, and the figure itself is
 # reported by bench/bench_routing.py.
-HOLDOUT_TOP1_FLOOR = 0.84
+HOLDOUT_TOP1_FLOOR = 0.88
 HOLDOUT_REJECTION_FLOOR = 0.88
-SETS = sorted(path for path in EVAL_DIR.glob("*.yaml") if not path.stem.startswith("holdout"))
+# The hard-* sets were written to defeat a keyword matcher (questions whose words point one way and whose answer
+# lies another, voices no other set has); they are tuned on but hold a floor under what they measure, not the goal.
+HARD_TOP1_FLOOR = 0.85
+HARD_REJECTION_FLOOR = 0.875
+HARD_SETS = sorted(EVAL_DIR.glob("hard-*.yaml"))
+SETS = sorted(path for path in EVAL_DIR.glob("*.yaml") if not path.stem.startswith(("holdout", "hard-")))
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +36,13 @@ def test_holdout_does_not_regress(router: Router):
     score = evaluate(router, load_queries(EVAL_DIR / "holdout.yaml"))
     assert score.top1_rate >= HOLDOUT_TOP1_FLOOR, "\n".join(score.misses)
     assert score.rejection_rate >= HOLDOUT_REJECTION_FLOOR, "\n".join(score.misses)
+
+
+@pytest.mark.parametrize("path", HARD_SETS, ids=lambda path: path.stem)
+def test_hard_sets_do_not_regress(router: Router, path: Path):
+    score = evaluate(router, load_queries(path))
+    assert score.top1_rate >= HARD_TOP1_FLOOR, "\n".join(score.misses)
+    assert score.rejection_rate >= HARD_REJECTION_FLOOR, "\n".join(score.misses)
 
 
 def test_evaluation_is_large_and_mixed():
