@@ -269,6 +269,7 @@ class Matcher:
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         self._names: list[tuple[str, str]] = []       # (normalised name, topic id), sorted, for prefix search
         self._content_names: dict[str, list[str]] = defaultdict(list)
+        self._sorted_names: dict[str, list[str]] = defaultdict(list)   # the same, words in order, for reordering
         self._boost: dict[tuple[str, str], float] = {}
         self._word_starts: dict[str, set[str]] = defaultdict(set)
         standalone: set[str] = set()   # terms some topic lists on their own, not only inside a phrase
@@ -292,7 +293,9 @@ class Matcher:
             for name in entry.names:
                 key = normalise(name)
                 self._names.append((key, entry.id))
-                self._content_names[entry.id].append(" ".join(content_words(key)) or key)
+                content = " ".join(content_words(key)) or key
+                self._content_names[entry.id].append(content)
+                self._sorted_names[entry.id].append(" ".join(sorted(content.split())))
                 for word in key.split():
                     self._word_starts[word].add(entry.id)
         self._names.sort()
@@ -437,8 +440,9 @@ class Matcher:
             while depth < min(len(ranked), RERANK_LIMIT) and ranked[depth].score >= floor:
                 depth += 1
         head = []
+        sorted_query = " ".join(sorted(query.split()))
         for item in ranked[:depth]:
-            similarity = self._name_similarity(query, item.topic)
+            similarity = self._name_similarity(query, sorted_query, item.topic)
             score = (1 - NAME_WEIGHT) * item.score + NAME_WEIGHT * similarity
             if similarity >= NEAR_NAME:   # the query is one of the topic's names but for a typo
                 score = max(score, similarity)
@@ -446,10 +450,13 @@ class Matcher:
         head.sort(key=_Scored.order)
         return head
 
-    def _name_similarity(self, query: str, topic_id: str) -> float:
-        """Edit similarity to the closest name, as typed or with words reordered ("visa student" ~ "student visa")."""
-        names = self._content_names[topic_id]
-        return max(process.extractOne(query, names, scorer=scorer)[1] for scorer in (fuzz.ratio, fuzz.token_sort_ratio))
+    def _name_similarity(self, query: str, sorted_query: str, topic_id: str) -> float:
+        """Edit similarity to the closest name, as typed or with words reordered ("visa student" ~ "student visa").
+
+        The reordered comparison is token_sort_ratio's, with the names' words sorted once when the index is built
+        instead of on every question."""
+        return max(process.extractOne(query, self._content_names[topic_id], scorer=fuzz.ratio)[1],
+                   process.extractOne(sorted_query, self._sorted_names[topic_id], scorer=fuzz.ratio)[1])
 
     def _term_matches(self, word: str, fuzzy_from: int) -> list[tuple[str, float]]:
         if word in self._postings:
