@@ -177,6 +177,11 @@ def stem(word: str) -> str:
     return word
 
 
+def other_field_names(key: str) -> int:
+    """How many names of other things (a "social security card", a Venezuelan passport) a normalised query holds."""
+    return len(OFF_TOPIC_PHRASES.findall(key)) + len(FOREIGN_PAPERS.findall(key))
+
+
 def is_off_topic(word: str) -> bool:
     """Whether a word of a question, as written or stemmed, belongs to another field."""
     return word in OFF_TOPIC or stem(word) in OFF_TOPIC
@@ -340,9 +345,9 @@ class Matcher:
         if exact is not None:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
-        ranked = self._rank(key)
-        off_topic = (OFF_TOPIC_PHRASES.search(key) is not None or FOREIGN_PAPERS.search(key) is not None
-                     or any(map(is_off_topic, key.split())))
+        other_fields = other_field_names(key)
+        ranked = self._rank(key, other_fields)
+        off_topic = other_fields > 0 or any(map(is_off_topic, key.split()))
         named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
         resolution = self._decide(query, ranked, off_topic, named)
         if resolution.status == "none" and resolution.candidates and (off_topic or not self._names_something(key)):
@@ -364,12 +369,13 @@ class Matcher:
                 return topic_id
         return None
 
-    def _rank(self, key: str) -> list[_Scored]:
+    def _rank(self, key: str, other_fields: int) -> list[_Scored]:
+        """Topics by how much of the query they explain; `other_fields` is other_field_names(key)."""
         plain = content_words(join_codes(key))[:MAX_QUERY_TOKENS]
         words = [stem(word) for word in plain]
         if not words:
             return []
-        total, unknown, off_topic = 0.0, 0, len(OFF_TOPIC_PHRASES.findall(key)) + len(FOREIGN_PAPERS.findall(key))
+        total, unknown, off_topic = 0.0, 0, other_fields
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
@@ -526,7 +532,7 @@ class Matcher:
                 break
             if take(sorted(self._word_starts[word])):
                 return list(chosen)
-        take(item.topic for item in self._rank(key) if item.topic not in chosen)
+        take(item.topic for item in self._rank(key, other_field_names(key)) if item.topic not in chosen)
         return list(chosen)
 
     def _names_starting(self, key: str) -> list[str]:
