@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -92,29 +93,25 @@ class Metrics:
         self._version: str | None = None
         # The labelled children, looked up once per label set: prometheus_client's labels() takes a lock and
         # validates its arguments on every call, which showed up in the profile of every answer.
-        self._answer_counts: dict[tuple[str, str], Counter] = {}
-        self._latencies: dict[str, Histogram] = {}
-        self._autocompletes: dict[str, Counter] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def answered(self, command: str, status: str) -> None:
         """One answer of `command` with resolution `status`."""
-        counter = self._answer_counts.get((command, status))
-        if counter is None:
-            counter = self._answer_counts[(command, status)] = self.answers.labels(command=command, status=status)
-        counter.inc()
+        self._child(self.answers, command, status).inc()
 
     def replied(self, command: str, seconds: float) -> None:
         """The reply to an answer of `command` went out `seconds` after its interaction arrived."""
-        latency = self._latencies.get(command)
-        if latency is None:
-            latency = self._latencies[command] = self.latency.labels(command=command)
-        latency.observe(seconds)
+        self._child(self.latency, command).observe(seconds)
 
     def autocompleted(self, command: str) -> None:
-        counter = self._autocompletes.get(command)
-        if counter is None:
-            counter = self._autocompletes[command] = self.autocomplete.labels(command=command)
-        counter.inc()
+        self._child(self.autocomplete, command).inc()
 
     def knowledge_loaded(self, version: str) -> None:
         if self._version is not None:
