@@ -9,7 +9,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.who import NO_MENTIONS, OpenTopicSelect, deliver_public, in_server, reply, router_of, turned_away
+from bot.cogs.who import (
+    NO_MENTIONS,
+    OpenTopicSelect,
+    SharedView,
+    deliver_public,
+    in_server,
+    reply,
+    router_of,
+    turned_away,
+)
 from bot.core.knowledge import Agency, Knowledge
 from bot.discord_text import echo, lang_for, say, shorten
 from bot.embeds import (
@@ -75,14 +84,13 @@ def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discor
         log.warning("%s has %d topics; the menus under /agency show the first %d", scope, len(options),
                     MENU_ROWS * SELECT_OPTION_LIMIT)
         chunks = chunks[:MENU_ROWS]
-    view = discord.ui.View(timeout=None)
+    menus: list[discord.ui.Item[Any]] = []
     for number, chunk in enumerate(chunks, start=1):
         first = (number - 1) * SELECT_OPTION_LIMIT + 1
         placeholder = (say(lang, "open_topic") if len(chunks) == 1 else
                        say(lang, "open_topic_range", first=first, last=first + len(chunk) - 1, total=len(options)))
-        view.add_item(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
-    view.stop()   # dispatched through the registered DynamicItem; see who.answer_view
-    return view
+        menus.append(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
+    return SharedView(menus)   # stopped, dispatched through the registered DynamicItem, like an answer's view
 
 
 class Pages(discord.ui.View):
