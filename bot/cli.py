@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -10,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from bot.core.answers import LANGUAGES, render_text
-from bot.core.knowledge import KnowledgeError
+from bot.core.knowledge import STALE_MONTHS, Citation, KnowledgeError
 from bot.core.router import Router
 
 CONSOLE_HELP = """Type a slash command, one a line; end with Ctrl-D.
@@ -51,7 +52,11 @@ def _parser() -> argparse.ArgumentParser:
                                     "oversight, partnerships or summary")
     commands.add_parser("run", help="run the Discord bot with DISCORD_TOKEN; without it, a console on stdin")
     commands.add_parser("route", help="read queries on stdin, write one JSON resolution a line")
-    commands.add_parser("check", help="validate the knowledge table")
+    check = commands.add_parser("check", help="validate the knowledge table")
+    check.add_argument("--stale", action="store_true",
+                       help=f"list volatile topics whose as-of date is over {STALE_MONTHS} months old (exit 1 if any)")
+    check.add_argument("--today", type=dt.date.fromisoformat, default=None, metavar="YYYY-MM-DD",
+                       help="the day to measure staleness from (default: today)")
     commands.add_parser("export", help="print the whole table as JSON")
     sync = commands.add_parser("sync", help="sync the slash commands with Discord",
                                description="Register the slash commands with Discord: to one guild (instant) with "
@@ -164,6 +169,17 @@ def _check(router: Router, args: argparse.Namespace) -> int:
         missing = knowledge.untranslated(lang)
         if missing:
             print(f"{len(missing)} topic(s) have no {lang} text and are answered in English: {', '.join(missing)}")
+    if knowledge.gaps:
+        print(f"{len(knowledge.gaps)} gap(s) to fill:")
+        print("\n".join(f"  {gap}" for gap in knowledge.gaps))
+    if args.stale:
+        today = args.today or dt.date.today()
+        stale = knowledge.stale(today)
+        print(f"{len(stale)} volatile topic(s) with an as-of date older than {STALE_MONTHS} months before "
+              f"{today.isoformat()}" + (":" if stale else "."))
+        for topic in stale:
+            print(f"  {topic.id}: as of {topic.as_of.isoformat() if topic.as_of else '?'} ({topic.title})")
+        return 1 if stale else 0
     return 0
 
 
@@ -174,14 +190,20 @@ def _export(router: Router, args: argparse.Namespace) -> int:
 
 def export_table(router: Router) -> dict:
     knowledge = router.knowledge
+
+    def citations(items: tuple[Citation, ...]) -> list[dict]:
+        return [{"source": c.source, "quote": c.quote} for c in items]
+
     return {
-        "agencies": [{"id": a.id, "name": a.name, "parent": a.parent, "url": a.url}
+        "agencies": [{"id": a.id, "name": a.name, "parent": a.parent, "url": a.url, "summary": a.summary,
+                      "citations": citations(a.citations)}
                      for a in knowledge.agencies.values()],
         "sources": [{"id": s.id, "title": s.title, "publisher": s.publisher, "url": s.url,
                      "checked": s.checked.isoformat()} for s in knowledge.sources.values()],
         "topics": [{"id": t.id, "title": t.title, "aliases": list(t.aliases), "handler": t.handler,
                     "also": [{"agency": i.agency, "role": i.role} for i in t.also], "summary": t.summary,
-                    "citations": list(t.citations), "related": list(t.related)}
+                    "citations": citations(t.citations), "related": list(t.related),
+                    "checked": t.checked.isoformat(), "as_of": t.as_of.isoformat() if t.as_of else None}
                    for t in knowledge.topics.values()],
         "ice_aspects": dict(knowledge.ice_aspects),
     }

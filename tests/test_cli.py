@@ -97,10 +97,25 @@ def test_check_ok_and_broken(tmp_path: Path):
 def test_export_has_the_documented_shape():
     table = json.loads(who_handles("export").stdout)
     assert set(table) == {"agencies", "sources", "topics", "ice_aspects"}
-    assert set(table["agencies"][0]) == {"id", "name", "parent", "url"}
+    assert set(table["agencies"][0]) == {"id", "name", "parent", "url", "summary", "citations"}
     assert set(table["sources"][0]) == {"id", "title", "publisher", "url", "checked"}
-    assert set(table["topics"][0]) == {"id", "title", "aliases", "handler", "also", "summary", "citations", "related"}
+    assert set(table["topics"][0]) == {"id", "title", "aliases", "handler", "also", "summary", "citations", "related",
+                                       "checked", "as_of"}
+    assert set(table["topics"][0]["citations"][0]) == {"source", "quote"}
     assert len(table["ice_aspects"]) == 12
+
+
+def test_export_carries_each_quote_and_check_lists_stale_topics():
+    table = json.loads(who_handles("export", KNOWLEDGE_DIR=str(FIXTURE)).stdout)
+    trafficking = next(topic for topic in table["topics"] if topic["id"] == "human-trafficking")
+    assert trafficking["citations"] == [{"source": "ice-human-trafficking", "quote": "ICE is one of the primary "
+                                         "federal law enforcement agencies ... call 866-347-2423"}]
+    assert trafficking["as_of"] == "2026-05-01"
+    fresh = who_handles("check", "--stale", "--today", "2026-10-31", KNOWLEDGE_DIR=str(FIXTURE))
+    assert fresh.returncode == 0 and "0 volatile topic(s)" in fresh.stdout
+    stale = who_handles("check", "--stale", "--today", "2026-12-04", KNOWLEDGE_DIR=str(FIXTURE))
+    assert stale.returncode == 1
+    assert "human-trafficking: as of 2026-05-01 (Human trafficking)" in stale.stdout
 
 
 @pytest.mark.parametrize("lang_args", [("--lang", "es", "who", "trata de personas"), ("who", "trata", "--lang", "es")])

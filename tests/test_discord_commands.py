@@ -92,10 +92,10 @@ async def test_answers_follow_the_members_locale(discord_env, locale: str, title
     assert embed["fields"][0]["name"] == handled
 
 
-async def test_spanish_falls_back_to_english_text_where_a_topic_has_no_translation(discord_env):
+async def test_a_latin_american_spanish_member_gets_the_spanish_text(discord_env):
     bot, fake = discord_env
     embed = (await ask(bot, fake, "detention", locale="es-419"))["data"]["embeds"][0]
-    assert embed["title"] == "Immigration detention"
+    assert embed["title"] == "Detención migratoria"
     assert embed["footer"]["text"].endswith("Información general, no asesoría legal.")
 
 

@@ -76,7 +76,7 @@ def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):
     assert embed.title == "Human trafficking"
     assert embed.author.name == "DHS › ICE › HSI" == answer.chain_text
     assert embed.colour == discord.Colour(0x112E51)                 # HSI inherits DHS's colour in the fixture
-    assert embed.description == "ICE is one of the primary federal agencies against human trafficking [1]."
+    assert embed.description.startswith("ICE is one of the primary federal agencies against human trafficking [1].")
     assert fields["Handled by"] == "Homeland Security Investigations (HSI)"
     assert "Enforcement and Removal Operations (ERO)" in fields["Also involved"]
     assert fields["Sources"] == ("`[1]` [Human Trafficking fact sheet](https://www.ice.gov/factsheets/human-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -58,14 +59,14 @@ def test_real_table_topics_are_cited_and_short():
         assert "[1]" in topic.summary, topic.id
         assert topic.aliases, topic.id
         for number in range(1, len(topic.citations) + 1):
-            assert f"[{number}]" in topic.summary, f"{topic.id} cites {topic.citations[number - 1]} without a marker"
+            assert f"[{number}]" in topic.summary, f"{topic.id} cites {topic.source_ids[number - 1]} without a marker"
     for source in knowledge.sources.values():
         assert source.url.startswith("https://"), source.id
 
 
 def test_real_table_every_source_is_cited():
     knowledge = load_knowledge(REPO_KNOWLEDGE)
-    cited = {source for topic in knowledge.topics.values() for source in topic.citations}
+    cited = {source for topic in knowledge.topics.values() for source in topic.source_ids}
     assert set(knowledge.sources) - cited == set()
 
 
@@ -74,7 +75,10 @@ def test_fixture_loads():
     assert [agency.short for agency in knowledge.chain("ice-hsi")] == ["HSI", "ICE", "DHS"]
     assert knowledge.colour("ice-hsi") == 0x112E51
     assert knowledge.topics["human-trafficking"].localized("es").title == "Trata de personas"
-    assert knowledge.topics["detention"].localized("es").title == "Immigration detention"
+    assert knowledge.topics["human-trafficking"].citations[0].quote.startswith("ICE is one of the primary")
+    assert knowledge.topics["human-trafficking"].as_of == dt.date(2026, 5, 1)
+    assert knowledge.agencies["ice-hsi"].localized("es").summary == "HSI investiga delitos que cruzan fronteras [1]."
+    assert knowledge.gaps == ()
 
 
 def test_malformed_yaml_names_file_and_line(table: Path):
@@ -88,12 +92,13 @@ def test_malformed_yaml_names_file_and_line(table: Path):
 def test_every_problem_is_reported_at_once(table: Path):
     topics = table / "topics" / "main.yaml"
     edit(topics, "handler: ice-hsi", "handler: ice-nope")
-    edit(topics, "citations: [ice-ero-about]\n    related: [human-trafficking]",
-         "citations: [nowhere]\n    related: [ghost]")
+    edit(topics, "      - source: ice-ero-about\n        quote: \"ERO manages all aspects of the immigration "
+                 "enforcement process\"\n    related: [human-trafficking]",
+         "      - source: nowhere\n        quote: \"no page says this\"\n    related: [ghost]")
     edit(table / "sources.yaml", "https://www.ice.gov/about-ice/ero", "http://www.ice.gov/about-ice/ero")
     edit(table / "agencies.yaml", "parent: dhs", "parent: nobody")
     problems = "\n".join(problems_of(table))
-    assert f"{topics}:11: topic 'human-trafficking'.handler: unknown agency 'ice-nope'" in problems
+    assert f"{topics}:13: topic 'human-trafficking'.handler: unknown agency 'ice-nope'" in problems
     assert "topic 'detention'.citations: unknown source 'nowhere'" in problems
     assert "topic 'detention'.related: unknown topic 'ghost'" in problems
     assert f"{table / 'sources.yaml'}:10: source 'ice-ero-about'.url: must use https" in problems
@@ -111,7 +116,8 @@ def test_duplicate_ids_and_aliases(table: Path):
 
 def test_unofficial_host_and_missing_citation(table: Path):
     edit(table / "sources.yaml", "https://www.ice.gov/factsheets/human-trafficking", "https://example.com/ice")
-    edit(table / "topics" / "main.yaml", "    citations: [ice-human-trafficking]\n", "")
+    edit(table / "topics" / "main.yaml", "    citations:\n      - source: ice-human-trafficking\n        quote: "
+         "\"ICE is one of the primary federal law enforcement agencies ... call 866-347-2423\"\n", "")
     problems = "\n".join(problems_of(table))
     assert "host 'example.com' is not an official source" in problems
     assert "topic 'human-trafficking'.citations: is required" in problems
@@ -162,8 +168,8 @@ def test_translation_problems(table: Path):
     edit(es, "trata de personas [1].", "trata de personas [2].")
     es.write_text(es.read_text() + "  ghost-topic:\n    title: Fantasma\n    summary: Nada [1].\n", encoding="utf-8")
     problems = "\n".join(problems_of(table))
-    assert f"{es}:5: topics.human-trafficking.summary: marker [2] has no matching entry in citations" in problems
-    assert "cites ['2'] but the English summary cites ['1']" in problems
+    assert f"{es}:14: topics.human-trafficking.summary: marker [2] has no matching entry in citations" in problems
+    assert "cites ['1', '2'] but the English summary cites ['1']" in problems
     assert "topics.ghost-topic: unknown topic" in problems
 
 
@@ -171,18 +177,71 @@ def test_translated_roles_name_only_involved_agencies(table: Path):
     es = table / "translations" / "es.yaml"
     edit(es, "      ice-ero: En realidad no", "      cbp: En realidad no")
     problems = "\n".join(problems_of(table))
-    assert f"{es}:7: topics.human-trafficking.also.cbp: is not among the agencies involved" in problems
+    assert f"{es}:16: topics.human-trafficking.also.cbp: is not among the agencies involved" in problems
 
 
-def test_answers_carry_the_translated_role_and_fall_back_to_english():
+def test_answers_carry_the_translated_role():
     router = Router.load(FIXTURE)
     assert router.topic("human-trafficking", "es").also[0].role == "En realidad no; un rol de prueba."
     assert router.topic("human-trafficking", "en").also[0].role == "Not really; a fixture role."
 
 
-def test_untranslated_topics_are_listed():
+def test_a_translation_file_cut_short_is_refused(table: Path):
+    """A file saved half-way is valid YAML that lacks the last entries: refused, not answered in English."""
+    es = table / "translations" / "es.yaml"
+    text = es.read_text(encoding="utf-8")
+    es.write_text(text[: text.index("  detention:")], encoding="utf-8")
+    problems = "\n".join(problems_of(table))
+    assert f"{es}:12: topics: 1 topic(s) have no es text (a file cut short?): detention" in problems
+    assert "agencies: " not in problems   # a cut this early also lost the agencies: reported once, for the topics
+
+
+def test_citations_need_their_quote_and_phone_numbers_their_source(table: Path):
+    topics = table / "topics" / "main.yaml"
+    edit(topics, "        quote: \"ERO enforces the nation's immigration laws\"\n", "")
+    edit(topics, "... call 866-347-2423", "... call the tip line")
+    knowledge = load_knowledge(table)
+    gaps = "\n".join(knowledge.gaps)
+    assert f"{topics}:7: topic 'ice-mission'.citations: [1] ice-ero-about has no quote" in gaps
+    assert "topic 'human-trafficking'.summary: the phone number 866-347-2423 appears in no quote" in gaps
+    assert "es topic" not in gaps and "topics.human-trafficking.summary: the phone number 866-347-2423" in gaps
+
+
+def test_citation_shape_and_unused_citations(table: Path):
+    topics = table / "topics" / "main.yaml"
+    edit(topics, "      - source: ice-ero-about\n        quote: \"ERO manages all", "      - source: ice-ero-about\n"
+         "        quote: \"ERO manages\"\n      - source: ice-human-trafficking\n        quote: \"ERO manages all")
+    edit(topics, "    citations:\n      - source: ice-ero-about\n        quote: \"ERO enforces",
+         "    citations:\n      - ice-ero-about\n      - source: ice-ero-about\n        qoute: \"ERO enforces")
+    problems = "\n".join(problems_of(table))
+    assert "topic 'detention'.summary: citation(s) [2] are never cited in the summary" in problems
+    assert "topic 'ice-mission'.citations: entry 1 must be a mapping with a source id and its quote" in problems
+    assert "entry 2 has unknown field(s) qoute (allowed: source, quote)" in problems
+
+
+def test_stale_lists_volatile_topics_older_than_six_months():
     knowledge = load_knowledge(FIXTURE)
-    assert knowledge.untranslated("es") == ["ice-mission", "detention"]
+    assert [topic.id for topic in knowledge.stale(dt.date(2026, 11, 2))] == ["human-trafficking"]
+    assert knowledge.stale(dt.date(2026, 10, 31)) == []
+
+
+def test_hostile_files_are_refused_with_file_and_line(table: Path):
+    """A FIFO, a device, a file too large, absurd nesting and keys that are not words: each named, none raised."""
+    import os
+    topics = table / "topics"
+    os.mkfifo(topics / "fifo.yaml")
+    (topics / "zero.yaml").symlink_to("/dev/zero")
+    (topics / "deep.yaml").write_text("topics: " + "[" * 20_000, encoding="utf-8")
+    (topics / "keys.yaml").write_text("topics:\n  - ? [a, b]\n    : c\n", encoding="utf-8")
+    (topics / "huge.yaml").write_text("# padding\n" * 600_000, encoding="utf-8")
+    edit(table / "aspects.yaml", "hsi: human-trafficking", "hsi: [human-trafficking]")
+    problems = "\n".join(problems_of(table))
+    assert f"{topics / 'fifo.yaml'}:1: file: cannot be read: " in problems and "not a regular file" in problems
+    assert f"{topics / 'zero.yaml'}:1: file: cannot be read: " in problems
+    assert f"{topics / 'deep.yaml'}:1: yaml: cannot be parsed (RecursionError)" in problems
+    assert f"{topics / 'keys.yaml'}:2: yaml: a key must be a plain word or text" in problems
+    assert "is more than the 5,000,000 a table file may have" in problems
+    assert "ice_aspects.hsi: must name one topic id" in problems
 
 
 def test_real_table_speaks_spanish_for_every_topic_and_role():

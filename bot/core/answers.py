@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.core.knowledge import Knowledge
 from bot.core.matching import Resolution, Status
+
+Level = Literal["topic", "agency"]
 
 LANGUAGES = ("en", "es")
 DISCLAIMER = {
@@ -75,6 +78,9 @@ class Answer:
     checked: dt.date | None = None
     colour: int | None = None
     choices: tuple[TopicRef, ...] = ()          # candidates when ambiguous, suggestions when none
+    as_of: dt.date | None = None                # volatile content: the date its facts were true
+    level: Level = "topic"                      # "agency": no topic fits, but the question is this office's field
+    url: str | None = None                      # an agency-level answer: the office's own page
 
     @property
     def handler(self) -> AgencyRef | None:
@@ -118,14 +124,17 @@ def answer_topic(knowledge: Knowledge, topic_id: str, lang: str = "en", query: s
         handler_chain=tuple(agency_ref(knowledge, a.id, lang) for a in reversed(knowledge.chain(topic.handler))),
         also=tuple(Involved(agency_ref(knowledge, item.agency, lang), text.role(item.agency, item.role))
                    for item in topic.also),
-        sources=tuple(
-            SourceRef(number, source.title, source.publisher, source.url)
-            for number, source in enumerate((knowledge.sources[s] for s in topic.citations), start=1)
-        ),
+        sources=source_refs(knowledge, topic.source_ids),
         related=tuple(topic_ref(knowledge, other, lang) for other in topic.related),
         checked=topic.checked,
         colour=knowledge.colour(topic.handler),
+        as_of=topic.as_of,
     )
+
+
+def source_refs(knowledge: Knowledge, source_ids: tuple[str, ...]) -> tuple[SourceRef, ...]:
+    return tuple(SourceRef(number, source.title, source.publisher, source.url)
+                 for number, source in enumerate((knowledge.sources[s] for s in source_ids), start=1))
 
 
 def answer_resolution(knowledge: Knowledge, resolution: Resolution, lang: str = "en") -> Answer:

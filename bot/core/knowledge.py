@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,9 @@ import yaml
 from bot.core.text import normalise
 
 SUMMARY_LIMIT = 600
+QUOTE_LIMIT = 400           # a quote is the short passage that supports a claim, not the page
+STALE_MONTHS = 6            # `check --stale` lists volatile topics whose as-of date is older than this
+FILE_SIZE_LIMIT = 5_000_000  # bytes: the whole table is about 1 MB; anything far larger is a mistake or an attack
 ICE_ASPECTS = (
     "mission", "history", "hsi", "ero", "opla", "sevp",
     "activities", "ecosystem", "priorities", "oversight", "partnerships", "summary",
@@ -37,6 +41,24 @@ COLOUR_PATTERN = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True, slots=True)
+class Citation:
+    """One source behind a summary's marker, with the short quote from that source that supports what is said."""
+
+    source: str
+    quote: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Localized:
+    title: str
+    summary: str
+    roles: tuple[tuple[str, str], ...] = ()   # (agency id, its role in this topic), where translated
+
+    def role(self, agency: str, english: str) -> str:
+        return next((role for agency_id, role in self.roles if agency_id == agency), english)
+
+
+@dataclass(frozen=True, slots=True)
 class Agency:
     id: str
     name: str
@@ -45,6 +67,18 @@ class Agency:
     url: str | None
     colour: int | None
     es_name: str | None = None
+    summary: str | None = None                  # what it handles and what it does not: the agency-level answer
+    citations: tuple[Citation, ...] = ()
+    aliases: tuple[str, ...] = ()               # other names people use for it ("la migra", "customs")
+    translations: dict[str, Localized] = field(default_factory=dict, hash=False, compare=False)
+
+    def localized(self, lang: str | None) -> Localized:
+        """The name and summary in `lang`, falling back to English."""
+        return self.translations.get(lang or "en") or Localized(self.name, self.summary or "")
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        return tuple(citation.source for citation in self.citations)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +97,6 @@ class Involvement:
 
 
 @dataclass(frozen=True, slots=True)
-class Localized:
-    title: str
-    summary: str
-    roles: tuple[tuple[str, str], ...] = ()   # (agency id, its role in this topic), where translated
-
-    def role(self, agency: str, english: str) -> str:
-        return next((role for agency_id, role in self.roles if agency_id == agency), english)
-
-
-@dataclass(frozen=True, slots=True)
 class Topic:
     id: str
     title: str
@@ -82,10 +106,15 @@ class Topic:
     keywords: tuple[str, ...]
     signals: tuple[str, ...]
     summary: str
-    citations: tuple[str, ...]
+    citations: tuple[Citation, ...]
     related: tuple[str, ...]
     checked: dt.date
     translations: dict[str, Localized] = field(default_factory=dict, hash=False, compare=False)
+    as_of: dt.date | None = None   # set on volatile topics (fees, program status, court holdings): shown to readers
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        return tuple(citation.source for citation in self.citations)
 
     def localized(self, lang: str | None) -> Localized:
         """The title and summary in `lang`, falling back to English where no translation exists."""
@@ -99,6 +128,8 @@ class Knowledge:
     topics: dict[str, Topic]
     ice_aspects: dict[str, str]
     directory: Path
+    # What `check` reports without refusing the table: 'file:line: field: message', like problems.
+    gaps: tuple[str, ...] = ()
 
     def chain(self, agency_id: str) -> list[Agency]:
         """The agency and its parents, innermost first: ice-hsi → [HSI, ICE, DHS]."""
@@ -128,6 +159,17 @@ class Knowledge:
     @property
     def version(self) -> str:
         return f"{self.checked.isoformat()}/{len(self.topics)}t"
+
+    def stale(self, today: dt.date, months: int = STALE_MONTHS) -> list[Topic]:
+        """Volatile topics whose as-of date is older than `months` months before `today`, oldest first."""
+        limit = _months_before(today, months)
+        return sorted((topic for topic in self.topics.values() if topic.as_of is not None and topic.as_of < limit),
+                      key=lambda topic: (topic.as_of, topic.id))
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, 28))
 
 
 class KnowledgeError(Exception):
@@ -168,6 +210,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
     mapping.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool | dt.date) and key is not None:
+            raise yaml.MarkedYAMLError("while constructing a mapping", node.start_mark,
+                                       "a key must be a plain word or text", key_node.start_mark)
         if key in mapping:
             raise yaml.MarkedYAMLError(
                 "while constructing a mapping", node.start_mark, f"duplicate key {key!r}", key_node.start_mark
@@ -191,8 +236,14 @@ class _Problems:
         """False when a file whose path contains `part` could not be read."""
         return not any(part in name for name in self.unreadable)
 
+    gaps: list[str] = field(default_factory=list)
+
     def add(self, file: Path, line: int, where: str, message: str) -> None:
         self.items.append(f"{file}:{line}: {where}: {message}")
+
+    def gap(self, file: Path, line: int, where: str, message: str) -> None:
+        """Something `check` reports without refusing the table."""
+        self.gaps.append(f"{file}:{line}: {where}: {message}")
 
 
 class _Reader:
@@ -209,6 +260,10 @@ class _Reader:
     def problem(self, key: str | None, message: str) -> None:
         where = f"{self.label}.{key}" if key else self.label
         self.problems.add(self.file, self.line(key), where, message)
+
+    def gap(self, key: str | None, message: str) -> None:
+        where = f"{self.label}.{key}" if key else self.label
+        self.problems.gap(self.file, self.line(key), where, message)
 
     def text(self, key: str, required: bool = True) -> str | None:
         value = self.entry.get(key)
@@ -259,9 +314,32 @@ class _Unreadable:
     """Stands for a file that could not be read or parsed (already reported)."""
 
 
+def _read_text(path: Path) -> str:
+    """The file's text, refusing what is not a regular file (a FIFO or a device would block or never end) and what
+    is larger than FILE_SIZE_LIMIT. Opened without blocking, so a FIFO swapped in after the check cannot hang us."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(f"{path} is not a regular file")
+        if status.st_size > FILE_SIZE_LIMIT:
+            raise OSError(f"{status.st_size:,} bytes is more than the {FILE_SIZE_LIMIT:,} a table file may have")
+        data = os.read(descriptor, FILE_SIZE_LIMIT + 1)
+        chunks = [data]
+        while data and sum(map(len, chunks)) <= FILE_SIZE_LIMIT:
+            data = os.read(descriptor, FILE_SIZE_LIMIT + 1)
+            chunks.append(data)
+    finally:
+        os.close(descriptor)
+    content = b"".join(chunks)
+    if len(content) > FILE_SIZE_LIMIT:
+        raise OSError(f"the file grew past the {FILE_SIZE_LIMIT:,} bytes a table file may have while it was read")
+    return content.decode("utf-8")
+
+
 def _read_yaml(path: Path, problems: _Problems) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_text(path)
     except (OSError, UnicodeDecodeError) as error:
         problems.add(path, 1, "file", f"cannot be read: {error}")
         problems.unreadable.add(path.as_posix())
@@ -272,8 +350,10 @@ def _read_yaml(path: Path, problems: _Problems) -> Any:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problems.add(path, line, "yaml", str(getattr(error, "problem", None) or error).strip())
-        problems.unreadable.add(path.as_posix())
-        return _Unreadable()
+    except (RecursionError, MemoryError, ValueError, TypeError) as error:   # absurd nesting, numbers, sizes
+        problems.add(path, 1, "yaml", f"cannot be parsed ({type(error).__name__}): the file is not a table")
+    problems.unreadable.add(path.as_posix())
+    return _Unreadable()
 
 
 def _entries(path: Path, key: str, problems: _Problems) -> Iterator[_Node]:
@@ -317,27 +397,31 @@ def load_knowledge(directory: Path | str | None = None) -> Knowledge:
     if not root.is_dir():
         raise KnowledgeError([f"{root}:1: directory: the knowledge directory does not exist"])
 
-    agencies, agency_lines = _load_agencies(root / "agencies.yaml", problems)
     sources = _load_sources(root / "sources.yaml", problems)
+    agencies, agency_lines = _load_agencies(root / "agencies.yaml", sources, problems)
     topic_files = sorted((root / "topics").glob("*.yaml"))
     if not topic_files:
         problems.add(root / "topics", 1, "topics", "no topic files (topics/*.yaml)")
     topics = _load_topics(topic_files, agencies, sources, problems)
-    topics = _load_translations(root / "translations", topics, problems)
+    topics, agencies = _load_translations(root / "translations", topics, agencies, problems)
     ice_aspects = _load_aspects(root / "aspects.yaml", topics, problems)
     _check_agency_tree(agencies, agency_lines, problems)
 
     if problems.items:
         raise KnowledgeError(problems.items)
-    return Knowledge(agencies, sources, topics, ice_aspects, root)
+    return Knowledge(agencies, sources, topics, ice_aspects, root, tuple(problems.gaps))
 
 
-def _load_agencies(path: Path, problems: _Problems) -> tuple[dict[str, Agency], dict[str, tuple[Path, int]]]:
+AGENCY_FIELDS = {"id", "name", "short", "parent", "url", "colour", "es_name", "summary", "citations", "aliases"}
+
+
+def _load_agencies(path: Path, sources: dict[str, Source],
+                   problems: _Problems) -> tuple[dict[str, Agency], dict[str, tuple[Path, int]]]:
     agencies: dict[str, Agency] = {}
     lines: dict[str, tuple[Path, int]] = {}
     for entry in _entries(path, "agencies", problems):
         read = _Reader(problems, path, entry, "agency")
-        read.unknown_fields({"id", "name", "short", "parent", "url", "colour", "es_name"})
+        read.unknown_fields(AGENCY_FIELDS)
         ident, name = read.ident(), read.text("name")
         short = read.text("short", required=False) or name
         parent = read.ident("parent", required=False)
@@ -349,12 +433,21 @@ def _load_agencies(path: Path, problems: _Problems) -> tuple[dict[str, Agency], 
                 colour = int(colour_text[1:], 16)
             else:
                 read.problem("colour", f"{colour_text!r} must look like \"#1f5fa8\"")
+        summary = read.text("summary", required=False)
+        citations = _read_citations(read, sources, required=summary is not None)
+        if summary is None:
+            read.gap("summary", "has no agency-level answer (a cited summary of what it handles and what it does not)")
+        else:
+            _check_summary(read, "summary", summary, citations)
+            _check_phones(read, "summary", summary, citations)
+        aliases = read.texts("aliases", required=False)
         if ident is None or name is None:
             continue
         if ident in agencies:
             read.problem("id", f"duplicate agency id (first defined at line {lines[ident][1]})")
             continue
-        agencies[ident] = Agency(ident, name, short or name, parent, url, colour, read.text("es_name", False))
+        agencies[ident] = Agency(ident, name, short or name, parent, url, colour, read.text("es_name", False),
+                                 summary, citations, aliases)
         lines[ident] = (path, read.line("parent"))
     return agencies, lines
 
@@ -394,7 +487,7 @@ def _load_sources(path: Path, problems: _Problems) -> dict[str, Source]:
 
 
 TOPIC_FIELDS = {"id", "title", "handler", "also", "aliases", "keywords", "signals", "summary", "citations", "related",
-                "checked"}
+                "checked", "as_of"}
 
 
 def _load_topics(
@@ -413,19 +506,16 @@ def _load_topics(
             summary = read.text("summary")
             aliases, keywords = read.texts("aliases"), read.texts("keywords", required=False)
             signals = read.texts("signals", required=False)
-            citations, related = read.texts("citations"), read.texts("related", required=False)
+            citations, related = _read_citations(read, sources), read.texts("related", required=False)
             checked = read.date("checked")
+            as_of = read.date("as_of") if "as_of" in entry else None
             also = _read_involvement(read, agencies)
 
             if handler is not None and handler not in agencies and problems.knows("/agencies.yaml"):
                 read.problem("handler", f"unknown agency {handler!r}")
-            if not citations:
-                read.problem("citations", "a topic needs at least one citation")
-            for source_id in citations:
-                if source_id not in sources and problems.knows("/sources.yaml"):
-                    read.problem("citations", f"unknown source {source_id!r}")
             if summary is not None:
                 _check_summary(read, "summary", summary, citations)
+                _check_phones(read, "summary", summary, citations)
 
             if ident is None or title is None or handler is None or summary is None:
                 continue
@@ -442,7 +532,7 @@ def _load_topics(
                 else:
                     alias_owner[key] = (ident, f"{path}:{read.line('aliases')}")
             topics[ident] = Topic(ident, title, handler, also, aliases, keywords, signals, summary, citations, related,
-                                  checked)
+                                  checked, as_of=as_of)
             where_defined[ident] = f"{path}:{read.line()}"
             pending_related.append((read, ident, related))
 
@@ -453,6 +543,44 @@ def _load_topics(
             elif other == ident:
                 read.problem("related", "a topic cannot be related to itself")
     return topics
+
+
+def _read_citations(read: _Reader, sources: dict[str, Source], required: bool = True) -> tuple[Citation, ...]:
+    """citations: a list of {source: id, quote: "the words of that source that support the summary"}."""
+    value = read.entry.get("citations")
+    if value is None:
+        if required:
+            read.problem("citations", "is required: every summary cites at least one source")
+        return ()
+    if not isinstance(value, list) or not value:
+        read.problem("citations", "must be a list of {source, quote}")
+        return ()
+    citations = []
+    for number, item in enumerate(value, start=1):
+        if not isinstance(item, _Node) or not isinstance(item.get("source"), str):
+            read.problem("citations", f"entry {number} must be a mapping with a source id and its quote")
+            continue
+        unknown = set(item) - {"source", "quote"}
+        if unknown:
+            read.problem("citations", f"entry {number} has unknown field(s) {', '.join(sorted(map(str, unknown)))} "
+                                      "(allowed: source, quote)")
+        source_id = item["source"].strip()
+        if source_id not in sources and read.problems.knows("/sources.yaml"):
+            read.problem("citations", f"unknown source {source_id!r}")
+        quote = item.get("quote")
+        if quote is None:
+            read.gap("citations", f"[{number}] {source_id} has no quote: add the words of the source that support "
+                                  "the summary")
+        elif not isinstance(quote, str) or not quote.strip():
+            read.problem("citations", f"[{number}] {source_id}: the quote must be non-empty text")
+            quote = None
+        else:
+            quote = " ".join(quote.split())
+            if len(quote) > QUOTE_LIMIT:
+                read.problem("citations", f"[{number}] {source_id}: the quote has {len(quote)} characters; quote the "
+                                          f"supporting words only (at most {QUOTE_LIMIT})")
+        citations.append(Citation(source_id, quote))
+    return tuple(citations)
 
 
 def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Involvement, ...]:
@@ -477,9 +605,12 @@ def _read_involvement(read: _Reader, agencies: dict[str, Agency]) -> tuple[Invol
     return tuple(involved)
 
 
-def _load_translations(directory: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, Topic]:
-    """translations/<lang>.yaml: per topic id a title and summary, with the same citation markers as the English,
-    and optionally `also:` {agency id: role} for the agencies the topic lists as involved."""
+def _load_translations(directory: Path, topics: dict[str, Topic], agencies: dict[str, Agency],
+                       problems: _Problems) -> tuple[dict[str, Topic], dict[str, Agency]]:
+    """translations/<lang>.yaml: `topics:` per topic id a title and summary, with the same citation markers as the
+    English, and optionally `also:` {agency id: role}; `agencies:` per agency id its summary. A translation file
+    covers the whole table: a topic or agency missing from it is a problem, so a file cut short while it was being
+    saved is refused instead of silently answering in English."""
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else ():
         lang = path.stem
         document = _read_yaml(path, problems)
@@ -506,14 +637,52 @@ def _load_translations(directory: Path, topics: dict[str, Topic], problems: _Pro
             if title is None or summary is None:
                 continue
             roles = _translated_roles(read, entry.get("also"), topic)
-            _check_summary(read, "summary", summary, topic.citations)
-            english = set(MARKER_PATTERN.findall(topic.summary))
-            if set(MARKER_PATTERN.findall(summary)) != english:
-                read.problem("summary", f"cites {sorted(set(MARKER_PATTERN.findall(summary)))} but the English "
-                                        f"summary cites {sorted(english)}")
+            _check_translated_summary(read, summary, topic.summary, topic.citations)
             topics[topic_id] = replace(topic, translations={**topic.translations,
                                                             lang: Localized(title, summary, roles)})
-    return topics
+        if problems.knows("/topics/"):
+            missing = [topic_id for topic_id in topics if topic_id not in entries]
+            if missing:
+                problems.add(path, entries.line, "topics", f"{len(missing)} topic(s) have no {lang} text (a file cut "
+                                                           f"short?): {', '.join(missing[:12])}")
+        agencies = _load_agency_translations(path, lang, document.get("agencies"), agencies, problems)
+    return topics, agencies
+
+
+def _load_agency_translations(path: Path, lang: str, entries: object, agencies: dict[str, Agency],
+                              problems: _Problems) -> dict[str, Agency]:
+    summarised = [agency.id for agency in agencies.values() if agency.summary]
+    if entries is None:
+        if summarised:
+            problems.gap(path, 1, "agencies", f"{len(summarised)} agency summaries have no {lang} text")
+        return agencies
+    if not isinstance(entries, _Node):
+        problems.add(path, 1, "agencies", "must map an agency id to its summary")
+        return agencies
+    for agency_id, entry in entries.items():
+        line = entries.key_lines.get(agency_id, entries.line)
+        agency = agencies.get(agency_id)
+        if agency is None or not agency.summary:
+            if problems.knows("/agencies.yaml"):
+                problems.add(path, line, f"agencies.{agency_id}", "unknown agency, or one with no English summary")
+            continue
+        if not isinstance(entry, _Node):
+            problems.add(path, line, f"agencies.{agency_id}", "needs a summary")
+            continue
+        read = _Reader(problems, path, entry, f"{lang} agency")
+        read.label = f"agencies.{agency_id}"
+        read.unknown_fields({"summary"})
+        summary = read.text("summary")
+        if summary is None:
+            continue
+        _check_translated_summary(read, summary, agency.summary, agency.citations)
+        name = agency.es_name if lang == "es" and agency.es_name else agency.name
+        agencies[agency_id] = replace(agency, translations={**agency.translations, lang: Localized(name, summary)})
+    missing = [agency_id for agency_id in summarised if agency_id not in entries]
+    if missing:
+        problems.add(path, entries.line, "agencies", f"{len(missing)} agency summaries have no {lang} text (a file "
+                                                     f"cut short?): {', '.join(missing[:12])}")
+    return agencies
 
 
 def _translated_roles(read: _Reader, also: object, topic: Topic) -> tuple[tuple[str, str], ...]:
@@ -536,7 +705,7 @@ def _translated_roles(read: _Reader, also: object, topic: Topic) -> tuple[tuple[
     return tuple(roles)
 
 
-def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, ...]) -> None:
+def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[Citation, ...]) -> None:
     if len(summary) > SUMMARY_LIMIT:
         read.problem(key, f"summary has {len(summary)} characters; the limit is {SUMMARY_LIMIT}")
     markers = [int(number) for number in MARKER_PATTERN.findall(summary)]
@@ -545,6 +714,46 @@ def _check_summary(read: _Reader, key: str, summary: str, citations: tuple[str, 
     for number in markers:
         if not 1 <= number <= len(citations):
             read.problem(key, f"marker [{number}] has no matching entry in citations")
+    unused = [number for number in range(1, len(citations) + 1) if number not in markers]
+    if unused and citations:
+        read.problem(key, f"citation(s) {', '.join(f'[{n}]' for n in unused)} are never cited in the summary")
+
+
+def _check_translated_summary(read: _Reader, summary: str, english: str, citations: tuple[Citation, ...]) -> None:
+    _check_summary(read, "summary", summary, citations)
+    _check_phones(read, "summary", summary, citations)
+    theirs, ours = set(MARKER_PATTERN.findall(english)), set(MARKER_PATTERN.findall(summary))
+    if ours != theirs:
+        read.problem("summary", f"cites {sorted(ours)} but the English summary cites {sorted(theirs)}")
+
+
+# A US phone number as people write it: (866) 347-2423, 866-347-2423, 1-800-323-8603, 833-4ICE-OPR, 1-866-DHS-2-ICE.
+_PHONE_CANDIDATE = re.compile(r"(?<![\w-])(?:1[-. ])?(?:\(\d{3}\) ?|\d{3}[-. ])([A-Z0-9]+(?:[-.][A-Z0-9]+)*)(?![\w])")
+
+
+def phone_key(text: str) -> str:
+    """A phone number reduced to its letters and digits, without the country code: '1-866-DHS-2-ICE' → '866DHS2ICE'."""
+    key = re.sub(r"[^0-9A-Z]", "", text.upper())
+    return key[1:] if len(key) == 11 and key.startswith("1") else key
+
+
+def phone_numbers(text: str) -> list[str]:
+    """The US phone numbers written in `text`: an area code and seven digits or letters after it."""
+    return [match.group(0) for match in _PHONE_CANDIDATE.finditer(text)
+            if len(re.sub(r"[^0-9A-Z]", "", match.group(1))) == 7]
+
+
+def _check_phones(read: _Reader, key: str, summary: str, citations: tuple[Citation, ...]) -> None:
+    """A phone number reaches people who will call it: it must stand in a quote of the sources the summary cites."""
+    numbers = phone_numbers(summary)
+    if not numbers:
+        return
+    quoted = {phone_key(number) for citation in citations if citation.quote for number in
+              phone_numbers(citation.quote)}
+    for number in numbers:
+        if phone_key(number) not in quoted:
+            read.gap(key, f"the phone number {number} appears in no quote of its citations: quote the official "
+                          "page that gives it, or remove it")
 
 
 def _load_aspects(path: Path, topics: dict[str, Topic], problems: _Problems) -> dict[str, str]:
@@ -559,9 +768,12 @@ def _load_aspects(path: Path, topics: dict[str, Topic], problems: _Problems) -> 
         line = aspects.key_lines.get(aspect, aspects.line)
         if aspect not in ICE_ASPECTS:
             problems.add(path, line, f"ice_aspects.{aspect}", f"unknown aspect (known: {', '.join(ICE_ASPECTS)})")
+        elif not isinstance(topic_id, str):
+            problems.add(path, line, f"ice_aspects.{aspect}", "must name one topic id")
         elif topic_id not in topics and problems.knows("/topics/"):
             problems.add(path, line, f"ice_aspects.{aspect}", f"unknown topic {topic_id!r}")
     for aspect in ICE_ASPECTS:
         if aspect not in aspects:
             problems.add(path, aspects.line, f"ice_aspects.{aspect}", "is missing")
-    return {aspect: aspects[aspect] for aspect in ICE_ASPECTS if aspects.get(aspect) in topics}
+    return {aspect: aspects[aspect] for aspect in ICE_ASPECTS
+            if isinstance(aspects.get(aspect), str) and aspects[aspect] in topics}
