@@ -31,7 +31,7 @@ TOTAL_LIMIT = 6000
 SELECT_LABEL_LIMIT = 100     # select options and autocomplete choices
 SELECT_OPTION_LIMIT = 25
 
-DEFAULT_COLOUR = 0x4F5D75
+DEFAULT_COLOUR = 0x6F819E
 CONTINUED = "\u200b"         # an invisible field name: the list above goes on
 TOPICS_PER_PAGE = 15
 SOURCES_PER_PAGE = 10

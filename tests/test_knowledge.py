@@ -251,3 +251,21 @@ def test_real_table_speaks_spanish_for_every_topic_and_role():
         spanish = topic.translations["es"]
         assert spanish.summary != topic.summary, topic.id
         assert {agency for agency, _ in spanish.roles} == {item.agency for item in topic.also}, topic.id
+
+
+def _luminance(colour: int) -> float:
+    def channel(value: int) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    return 0.2126 * channel(colour >> 16) + 0.7152 * channel((colour >> 8) & 0xFF) + 0.0722 * channel(colour & 0xFF)
+
+
+@pytest.mark.parametrize("background", [0x2B2D31, 0xF2F3F5], ids=["dark", "light"])
+def test_every_colour_stripe_stands_out_on_discord_themes(background: int):
+    """The stripe is how a reader tells an ICE answer from a USCIS one at a glance: at least 3:1 on both themes."""
+    knowledge = load_knowledge(REPO_KNOWLEDGE)
+    for agency_id in knowledge.agencies:
+        colour = knowledge.colour(agency_id)
+        assert colour is not None, agency_id
+        light, dark = sorted((_luminance(colour), _luminance(background)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 3.0, f"{agency_id} #{colour:06x} on #{background:06x}"
