@@ -211,7 +211,7 @@ def export_table(router: Router) -> dict:
 
 def _run_discord() -> int:
     try:
-        from bot.client import run_bot
+        from bot.discord.client import run_bot
     except ImportError:
         print("The Discord front end is not part of this build yet; unset DISCORD_TOKEN to use the console.",
               file=sys.stderr)
@@ -221,7 +221,7 @@ def _run_discord() -> int:
 
 def _sync(args: argparse.Namespace) -> int:
     try:
-        from bot.client import sync_commands
+        from bot.discord.client import sync_commands
     except ImportError:
         print("The Discord front end is not part of this build yet.", file=sys.stderr)
         return 1

@@ -18,8 +18,8 @@ import discord
 import pytest
 from discord.webhook.async_ import async_context
 
-from bot.client import WhoHandlesBot, build_bot
 from bot.core.router import Router
+from bot.discord.client import WhoHandlesBot, build_bot
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "fixtures" / "mini"

@@ -1,4 +1,4 @@
-"""bot/client.py: intents, mentions, the error handler, DISCORD_API_BASE, run_bot and sync_commands.
+"""bot/discord/client.py: intents, mentions, the error handler, DISCORD_API_BASE, run_bot and sync_commands.
 
 The network tests talk only to a small aiohttp server on 127.0.0.1 standing in for Discord's REST API.
 """
@@ -23,7 +23,8 @@ import pytest
 from aiohttp import web
 from conftest import MINI, ROOT, interaction_payload, slash
 
-from bot.client import (
+from bot.core.router import Router
+from bot.discord.client import (
     GC_YOUNG_THRESHOLD,
     build_bot,
     collect_less_often,
@@ -34,7 +35,6 @@ from bot.client import (
     use_api_base,
     use_local_gateway,
 )
-from bot.core.router import Router
 from bot.settings import is_loopback_url
 
 SECRET = "MTIzNDU2Nzg5MDEyMzQ1Njc4.secret-token-for-tests"

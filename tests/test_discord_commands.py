@@ -18,7 +18,7 @@ from fakediscord.validation import check_message
 
 from bot.core.matching import Candidate, Resolution
 from bot.core.router import Router
-from bot.embeds import agency_topics
+from bot.discord.embeds import agency_topics
 
 EPHEMERAL = 64
 NO_MENTIONS = {"parse": []}

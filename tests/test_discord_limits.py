@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from conftest import CHANNEL_ID, GUILD_ID, interaction_payload, slash
 
-from bot.cogs._limits import REPEAT_WINDOW_SECONDS, USER_RATE_COUNT, USER_RATE_SECONDS, Limits, RecentAnswers, UserRate
+from bot.discord.limits import (
+    REPEAT_WINDOW_SECONDS,
+    USER_RATE_COUNT,
+    USER_RATE_SECONDS,
+    Limits,
+    RecentAnswers,
+    UserRate,
+)
 from bot.settings import Settings
 
 EPHEMERAL = 64

@@ -14,8 +14,8 @@ from conftest import MEMBER_BITS, MINI, PIN_BITS, interaction_payload, slash
 from discord.webhook.async_ import async_context
 from fakediscord import FakeDiscord, pointed_at
 
-from bot.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
 from bot.core.router import Router
+from bot.discord.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
 from bot.observability import HealthServer
 from bot.settings import Settings
 

@@ -16,8 +16,8 @@ from conftest import (
     user_payload,
 )
 
-from bot.cogs.who import OpenTopicSelect, PinButton, can_pin
 from bot.core.router import Router
+from bot.discord.views import OpenTopicSelect, PinButton, can_pin
 
 EPHEMERAL = 64
 MODERATOR = MEMBER_BITS | discord.Permissions(manage_messages=True).value

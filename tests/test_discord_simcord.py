@@ -12,8 +12,8 @@ import discord
 import pytest
 from conftest import MINI, FakeClock
 
-from bot.client import build_bot
 from bot.core.router import Router
+from bot.discord.client import build_bot
 
 simcord = pytest.importorskip("simcord")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.client import command_payload
+from bot.discord.client import command_payload
 
 LOCALES = {"es-ES", "es-419"}
 

@@ -1,4 +1,4 @@
-"""bot/embeds.py: every embed the bot can send stays within Discord's limits, and says what the issue asks."""
+"""bot/discord/embeds.py: every embed the bot can send stays within Discord's limits, and says what the issue asks."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.answers import AgencyRef, Answer, Involved, SourceRef, TopicRef
 from bot.core.router import Router
-from bot.embeds import (
+from bot.discord.embeds import (
     FIELD_LIMIT,
     SELECT_LABEL_LIMIT,
     TOTAL_LIMIT,

@@ -1,6 +1,7 @@
-"""/who and /ice, the answers they send, the 📌 Pin button and the "Pin answer" context menu.
+"""Replies and the components under them: buttons and menus whose state lives in their custom_id.
 
-The cog only wires Discord to the core: the Router decides what an answer says, bot/embeds.py how it looks.
+Both cogs send answers through `deliver`; the persistent items (Pin, open a topic) are registered once by the client
+so that they keep working after a restart.
 """
 
 from __future__ import annotations
@@ -11,43 +12,23 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import discord
-from discord import app_commands
-from discord.ext import commands
 
 from bot.core.answers import Answer
-from bot.core.knowledge import ICE_ASPECTS
 from bot.core.router import Router
-from bot.discord_text import lang_for, say
-from bot.embeds import SELECT_OPTION_LIMIT, answer_embed, choices_embed, option_label
+from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, choices_embed, option_label
+from bot.discord.text import lang_for, say
 from bot.observability import log_miss
 
 if TYPE_CHECKING:
-    from bot.client import WhoHandlesBot
+    from bot.discord.client import WhoHandlesBot
 
 log = logging.getLogger("who_handles.discord")
 
 NO_MENTIONS = discord.AllowedMentions.none()
-TOPIC_MAX_LENGTH = 100        # characters of a /who topic; the matcher reads 300 at most anyway
 PICK_TIMEOUT_SECONDS = 600.0  # a picker for an ambiguous or missed question stays usable this long
 PIN_REASON_LIMIT = 512        # Discord's limit on an audit-log reason
-PIN_PERMISSION = (discord.Permissions(pin_messages=True) if hasattr(discord.Permissions, "pin_messages")
-                  else discord.Permissions(manage_messages=True))
-
-ASPECT_NAMES = {
-    "mission": "Mission",
-    "history": "History",
-    "hsi": "HSI — Homeland Security Investigations",
-    "ero": "ERO — Enforcement and Removal Operations",
-    "opla": "OPLA — Office of the Principal Legal Advisor",
-    "sevp": "SEVP — Student and Exchange Visitor Program",
-    "activities": "Activities",
-    "ecosystem": "Ecosystem — who ICE works alongside",
-    "priorities": "Priorities",
-    "oversight": "Oversight",
-    "partnerships": "Partnerships",
-    "summary": "Summary",
-}
-ASPECT_CHOICES = [app_commands.Choice(name=ASPECT_NAMES.get(aspect, aspect), value=aspect) for aspect in ICE_ASPECTS]
+BROWSE_TIMEOUT_SECONDS = 600.0
+MENU_ROWS = 5                 # Discord: five action rows a message, one select menu each
 
 
 # --- sending -------------------------------------------------------------------------------------------------------
@@ -317,77 +298,61 @@ class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:
             await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
-# --- commands ------------------------------------------------------------------------------------------------------
-
-def resolve_topic(router: Router, value: str, lang: str) -> Answer:
-    """A picked autocomplete choice is a topic id; anything else typed is a question for the matcher."""
-    value = value.strip()
-    return router.topic(value, lang) or router.ask(value, lang)
-
-
-class TopicQuery(app_commands.Transformer):
-    """The /who topic option: autocompleted from the table, turned into an Answer before the command runs."""
-
-    @property
-    def type(self) -> discord.AppCommandOptionType:
-        return discord.AppCommandOptionType.string
-
-    @property
-    def min_value(self) -> int:
-        return 1
-
-    @property
-    def max_value(self) -> int:
-        return TOPIC_MAX_LENGTH
-
-    async def autocomplete(self, interaction: discord.Interaction, value: str, /) -> list[app_commands.Choice[str]]:
-        router = router_of(interaction)
-        interaction.client.count_autocomplete("who")  # type: ignore[attr-defined]
-        refs = router.suggest_refs(value[:TOPIC_MAX_LENGTH], lang_for(interaction.locale), SELECT_OPTION_LIMIT)
-        return [app_commands.Choice(name=option_label(ref), value=ref.id) for ref in refs]
-
-    async def transform(self, interaction: discord.Interaction, value: str, /) -> Answer:
-        return resolve_topic(router_of(interaction), value, lang_for(interaction.locale))
+def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discord.ui.View:
+    """Menus that open each of `options` (label, topic id): one per 25 topics, Discord's limit for a menu, so every
+    topic of an agency is reachable (DHS has more than 50). The first keeps the custom_id who:open:<scope> of
+    earlier answers; the others add -p2, -p3, ...; any of them works after a restart (see OpenTopicSelect)."""
+    chunks = [options[start:start + SELECT_OPTION_LIMIT] for start in range(0, len(options), SELECT_OPTION_LIMIT)]
+    if len(chunks) > MENU_ROWS:
+        log.warning("%s has %d topics; the menus under /agency show the first %d", scope, len(options),
+                    MENU_ROWS * SELECT_OPTION_LIMIT)
+        chunks = chunks[:MENU_ROWS]
+    menus: list[discord.ui.Item[Any]] = []
+    for number, chunk in enumerate(chunks, start=1):
+        first = (number - 1) * SELECT_OPTION_LIMIT + 1
+        placeholder = (say(lang, "open_topic") if len(chunks) == 1 else
+                       say(lang, "open_topic_range", first=first, last=first + len(chunk) - 1, total=len(options)))
+        menus.append(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
+    return SharedView(menus)   # stopped, dispatched through the registered DynamicItem, like an answer's view
 
 
-class Who(commands.Cog):
-    def __init__(self, bot: WhoHandlesBot):
-        self.bot = bot
-        self.pin_menu = app_commands.ContextMenu(name="Pin answer", callback=self.pin_context)
-        self.pin_menu.guild_only = True
-        self.pin_menu.default_permissions = PIN_PERMISSION   # shown to those who may pin; servers can change it
+class Pages(discord.ui.View):
+    """◀ / ▶ through a list of embeds, for the member who asked (the message is private to them anyway)."""
 
-    async def cog_load(self) -> None:
-        self.bot.tree.add_command(self.pin_menu)
+    def __init__(self, pages: list[discord.Embed], owner_id: int):
+        super().__init__(timeout=BROWSE_TIMEOUT_SECONDS)
+        self.pages, self.owner_id, self.index = pages, owner_id, 0
+        self._refresh()
 
-    async def cog_unload(self) -> None:
-        self.bot.tree.remove_command(self.pin_menu.name, type=self.pin_menu.type)
+    def _refresh(self) -> None:
+        self.previous.disabled = self.index == 0
+        self.next.disabled = self.index >= len(self.pages) - 1
+        self.counter.label = f"{self.index + 1}/{len(self.pages)}"
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        self.bot.check_rate(interaction)
-        return True
+        return not await turned_away(interaction) and interaction.user.id == self.owner_id
 
-    @app_commands.command(name="who", description="Who handles this? US immigration, customs and cross-border crime")
-    @app_commands.describe(topic="A topic or a question, e.g. trafficking",
-                           private="Answer only you (default: everyone in the channel sees the answer)")
-    async def who(self, interaction: discord.Interaction,
-                  topic: app_commands.Transform[Answer, TopicQuery], private: bool = False) -> None:
-        await deliver(interaction, topic, private=private, command="who")
+    async def _show(self, interaction: discord.Interaction, index: int) -> None:
+        self.index = max(0, min(index, len(self.pages) - 1))
+        self._refresh()
+        await interaction.response.edit_message(embed=self.pages[self.index], view=self, allowed_mentions=NO_MENTIONS)
 
-    @app_commands.command(name="ice", description="One aspect of U.S. Immigration and Customs Enforcement (ICE)")
-    @app_commands.describe(aspect="Which aspect of ICE", private="Answer only you (default: everyone sees it)")
-    @app_commands.choices(aspect=ASPECT_CHOICES)
-    async def ice(self, interaction: discord.Interaction, aspect: app_commands.Choice[str],
-                  private: bool = False) -> None:
-        answer = self.bot.router.ice(aspect.value, lang_for(interaction.locale))
-        await deliver(interaction, answer, private=private, command="ice")
+    @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary)
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, self.index - 1)
 
-    async def pin_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        if self.bot.user is None or message.author.id != self.bot.user.id:
-            await reply(interaction, say(lang_for(interaction.locale), "pin_not_mine"), ephemeral=True)
-            return
-        await pin_answer(interaction, message)
+    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, disabled=True)
+    async def counter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        pass  # a label, never enabled
+
+    @discord.ui.button(emoji="▶", style=discord.ButtonStyle.secondary)
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
+        await self._show(interaction, self.index + 1)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
+        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
-async def setup(bot: WhoHandlesBot) -> None:
-    await bot.add_cog(Who(bot))
+async def send_pages(interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
+    view = Pages(pages, interaction.user.id) if len(pages) > 1 else None
+    await reply(interaction, ephemeral=True, embed=pages[0], view=view)

@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs.who import (
-    NO_MENTIONS,
-    OpenTopicSelect,
-    SharedView,
-    deliver_public,
-    in_server,
-    reply,
-    router_of,
-    turned_away,
-)
 from bot.core.knowledge import Agency, Knowledge
-from bot.discord_text import echo, lang_for, say, shorten
-from bot.embeds import (
+from bot.discord.embeds import (
     SELECT_LABEL_LIMIT,
     SELECT_OPTION_LIMIT,
     about_embed,
@@ -30,14 +19,14 @@ from bot.embeds import (
     source_pages,
     topic_pages,
 )
+from bot.discord.text import echo, lang_for, say, shorten
+from bot.discord.views import deliver_public, in_server, reply, router_of, send_pages, topic_menus
 
 if TYPE_CHECKING:
-    from bot.client import WhoHandlesBot
+    from bot.discord.client import WhoHandlesBot
 
 log = logging.getLogger("who_handles.discord")
 
-BROWSE_TIMEOUT_SECONDS = 600.0
-MENU_ROWS = 5                 # Discord: five action rows a message, one select menu each
 AGENCY_MAX_LENGTH = 100
 
 
@@ -73,66 +62,6 @@ def suggest_agencies(knowledge: Knowledge, text: str, limit: int = SELECT_OPTION
     starting = [a for a in agencies if any(name.startswith(key) for name in names(a))]
     containing = [a for a in agencies if a not in starting and any(key in name for name in names(a))]
     return (starting + containing)[:limit]
-
-
-def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discord.ui.View:
-    """Menus that open each of `options` (label, topic id): one per 25 topics, Discord's limit for a menu, so every
-    topic of an agency is reachable (DHS has more than 50). The first keeps the custom_id who:open:<scope> of
-    earlier answers; the others add -p2, -p3, ...; any of them works after a restart (see OpenTopicSelect)."""
-    chunks = [options[start:start + SELECT_OPTION_LIMIT] for start in range(0, len(options), SELECT_OPTION_LIMIT)]
-    if len(chunks) > MENU_ROWS:
-        log.warning("%s has %d topics; the menus under /agency show the first %d", scope, len(options),
-                    MENU_ROWS * SELECT_OPTION_LIMIT)
-        chunks = chunks[:MENU_ROWS]
-    menus: list[discord.ui.Item[Any]] = []
-    for number, chunk in enumerate(chunks, start=1):
-        first = (number - 1) * SELECT_OPTION_LIMIT + 1
-        placeholder = (say(lang, "open_topic") if len(chunks) == 1 else
-                       say(lang, "open_topic_range", first=first, last=first + len(chunk) - 1, total=len(options)))
-        menus.append(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
-    return SharedView(menus)   # stopped, dispatched through the registered DynamicItem, like an answer's view
-
-
-class Pages(discord.ui.View):
-    """◀ / ▶ through a list of embeds, for the member who asked (the message is private to them anyway)."""
-
-    def __init__(self, pages: list[discord.Embed], owner_id: int):
-        super().__init__(timeout=BROWSE_TIMEOUT_SECONDS)
-        self.pages, self.owner_id, self.index = pages, owner_id, 0
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-        self.counter.label = f"{self.index + 1}/{len(self.pages)}"
-
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return not await turned_away(interaction) and interaction.user.id == self.owner_id
-
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
-        self._refresh()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index - 1)
-
-    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, disabled=True)
-    async def counter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        pass  # a label, never enabled
-
-    @discord.ui.button(emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index + 1)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
-
-
-async def send_pages(interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
-    view = Pages(pages, interaction.user.id) if len(pages) > 1 else None
-    await reply(interaction, ephemeral=True, embed=pages[0], view=view)
 
 
 class Browse(commands.Cog):

@@ -8,10 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_text import lang_for, say
+from bot.discord.text import lang_for, say
 
 if TYPE_CHECKING:
-    from bot.client import WhoHandlesBot
+    from bot.discord.client import WhoHandlesBot
 
 
 class Admin(commands.Cog):

@@ -17,7 +17,7 @@ import discord
 
 from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label
 from bot.core.knowledge import Knowledge
-from bot.discord_text import echo, say, shorten
+from bot.discord.text import echo, say, shorten
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_LIMIT = 256

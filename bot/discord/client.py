@@ -27,17 +27,18 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cogs._limits import Clock, Limits, RecentAnswers, UserRate
 from bot.core.knowledge import KnowledgeError
 from bot.core.router import Router
-from bot.discord_text import lang_for, say
+from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
+from bot.discord.text import lang_for, say
+from bot.discord.translator import SpanishTranslator
+from bot.discord.views import OpenTopicSelect, PinButton
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
-from bot.translator import SpanishTranslator
 
 log = logging.getLogger("who_handles.discord")
 
-EXTENSIONS = ("bot.cogs.who", "bot.cogs.browse", "bot.cogs.admin")
+EXTENSIONS = ("bot.discord.cogs.who", "bot.discord.cogs.browse", "bot.discord.cogs.admin")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
 
 # The bot never joins voice: discord.py's start-up warnings about missing voice libraries would only alarm operators.
@@ -139,8 +140,6 @@ class WhoHandlesBot(commands.Bot):
         return min(acks) if acks else None
 
     async def setup_hook(self) -> None:
-        from bot.cogs.who import OpenTopicSelect, PinButton
-
         await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
