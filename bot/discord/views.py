@@ -120,6 +120,9 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
     ambiguous or missed question privately, with a menu of the candidates for the asker alone."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     bot.count_answer(command, answer.status, interaction)
+    if answer.status == "help":
+        await reply(interaction, answer.help_text, ephemeral=True)
+        return
     if answer.status != "match":
         if answer.status == "none":
             log_miss(answer.query)

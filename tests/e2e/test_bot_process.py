@@ -98,7 +98,7 @@ async def test_autocomplete_ranks_topics_within_discords_deadline(fake: FakeDisc
 
 async def test_an_ambiguous_question_offers_a_menu_and_the_pick_is_answered(fake: FakeDiscord,
                                                                            bot: BotProcess) -> None:
-    question = await fake.send_command("who", {"topic": "students"})
+    question = await fake.send_command("who", {"topic": "visa for students"})
     menu = await question.wait_for_callback(timeout=WAIT)
     assert menu.data["flags"] & EPHEMERAL
     [row] = menu.data["components"]
