@@ -33,7 +33,7 @@ from bot.core.router import Router
 from bot.core.text import normalise
 from bot.evaluation import fitting_sets, load_queries
 
-REJECTION_TARGET = 0.87  # out-of-scope questions refused on the fitting sets (the goal is 0.90; a margin for new ones)
+REJECTION_TARGET = 0.85  # out-of-scope questions refused on the fitting sets (the goal is 0.90; a margin for new ones)
 MATCH_PRECISION = 0.97   # answered without asking: right at least this often on the fitting sets
 L2 = 0.01                # ridge penalty: keeps weights sensible where two features say the same
 DIGITS = 3
