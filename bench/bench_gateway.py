@@ -4,11 +4,12 @@
 
 Measures, in one run: time from process start to the first answer; answered commands a second at full load and the
 bot's own CPU time per answer (user + system time of the bot process, from /proc); p50/p99 latency at a steady 200
-commands a second; the bot's resident memory. The fake runs in this process, so at full load both sides share the
-machine: the fake's and the driver's CPU per answer is printed beside the bot's, with how many cores each kept busy
-and how many other processes took meanwhile, to tell a bot-bound run from a machine-bound or disturbed one. During
-the measured phases this process (never the bot) runs without garbage collection: see driver_gc_paused. Every
-answer is checked: a public embed, mentions off, and the same embeds as the first answer to the same question. With
+commands a second; the bot's resident memory; a SIGTERM under load, and how many interactions it left unanswered.
+The fake runs in this process, so at full load both sides share the machine: the fake's and the driver's CPU per
+answer is printed beside the bot's, with how many cores each kept busy and how many other processes took meanwhile,
+to tell a bot-bound run from a machine-bound or disturbed one. During the measured phases this process (never the
+bot) runs without garbage collection: see driver_gc_paused. Every answer is checked: a public embed, mentions off,
+and the same embeds as the first answer to the same question. With
 --profile the bot runs under cProfile and FILE gets its stats (read them with `python -m pstats FILE`). The figures
 are then set beside the issue's goals; the last line is one JSON object.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from fakediscord import FakeDiscord, FakeInteraction
 from fakediscord.botprocess import BotProcess, sync_commands
+from fakediscord.load import sigterm_under_load
 
 QUESTIONS = [
     "trafficking", "deportation order", "who runs immigration court", "my work permit is late", "287g",
@@ -167,8 +169,16 @@ async def run(quick: bool, profile: Path | None) -> dict[str, float]:
                 print(f"steady 200/s for {steady_seconds:.0f} s: p50 {p50:.2f} ms, p99 {p99:.2f} ms", flush=True)
                 rss = bot.rss_mb()
                 print(f"bot resident memory: {rss:.1f} MB", flush=True)
+
+                # Last, the shutdown: SIGTERM at 300 questions a second, with replies held back (429s) so that
+                # answers are still on their way; every interaction the bot was sent must get an answer or a
+                # "restarting" notice.
+                shutdown = await sigterm_under_load(fake, bot, QUESTIONS, rate=300.0, before=1.0, after=2.0, held=100)
+                print(f"SIGTERM under load (300/s, 100 replies held 1 s): {shutdown.answered} answered, "
+                      f"{shutdown.refused} told 'restarting', {shutdown.unanswered} unanswered, "
+                      f"{shutdown.undelivered} sent after the gateway closed", flush=True)
             finally:
-                status = await bot.stop()
+                status = bot.process.returncode if bot.process.returncode is not None else await bot.stop()
             if status != 0:
                 raise RuntimeError(f"the bot exited with {status}:\n{bot.output()}")
     return {
@@ -184,6 +194,8 @@ async def run(quick: bool, profile: Path | None) -> dict[str, float]:
         "start_to_first_answer_s": round(start_to_first, 3),
         "full_load_commands": load_count,
         "steady_commands": len(steady_latencies),
+        "sigterm_unanswered": shutdown.unanswered,
+        "sigterm_answered_or_refused": shutdown.answered + shutdown.refused,
     }
 
 

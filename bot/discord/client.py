@@ -80,7 +80,12 @@ class WhoHandlesBot(commands.Bot):
         self.user_rate = UserRate(self.limits.user_rate_count, self.limits.user_rate_seconds, clock)
         self.metrics = metrics or Metrics()
         self.version = package_version()
-        self.draining = False   # set on SIGTERM: new interactions are turned away while answers in flight finish
+        self.draining = False   # set on close (SIGTERM): new interactions are turned away while answers finish
+        # discord.py's close() shuts the gateway and then the HTTP session; every reply goes out through that
+        # session, so its close waits until the answers still being sent are out (see close()).
+        self._close_http_now = self.http.close
+        self._answers_deadline: float | None = None   # set when the close begins
+        self.http.close = self._close_http_after_answers  # type: ignore[method-assign]
         self._reloading = asyncio.Lock()   # one reload at a time (SIGHUP twice, SIGHUP and /reload)
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
@@ -115,6 +120,25 @@ class WhoHandlesBot(commands.Bot):
             self.metrics.reloads.labels(result="ok").inc()
             log.info("knowledge reloaded: %s", router.knowledge.version)
             return []
+
+    async def close(self) -> None:
+        """Shut down without leaving an interaction unanswered. In this order: new interactions are turned away
+        ("restarting") while the answers in flight go out, the gateway still open, so that what arrives meanwhile
+        is told rather than lost; then the gateway closes, so nothing more arrives; every answer task still
+        running is waited for again, until none is left or the grace period is over; and the HTTP session, which
+        every reply goes through, closes last."""
+        self.draining = True
+        if self._answers_deadline is None:
+            self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
+            await wait_for_answers(self._answers_deadline)
+        await super().close()   # gateway first; HTTP through _close_http_after_answers
+
+    async def _close_http_after_answers(self) -> None:
+        deadline = self._answers_deadline or asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
+        left = await wait_for_answers(deadline)
+        if left:
+            log.warning("closing with %d answers still unsent after %.0f s", left, ANSWER_GRACE_SECONDS)
+        await self._close_http_now()
 
     def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket | None]:
         """This process's gateway connections: the one of a plain bot, or one per shard of its slice (None for a
@@ -230,8 +254,9 @@ class WhoHandlesBot(commands.Bot):
             else:
                 await interaction.response.send_message(text, ephemeral=True,
                                                         allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException:
-            log.warning("could not tell the member about an error (interaction %s)", interaction.id)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            # Also a connection cut or refused: the member is then told nothing, but the log says why.
+            log.warning("could not tell the member (interaction %s): %s", interaction.id, type(error).__name__)
 
 
 class ShardedWhoHandlesBot(WhoHandlesBot, commands.AutoShardedBot):
@@ -365,15 +390,28 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
 
 
 SHUTDOWN_GRACE_SECONDS = 8.0   # within Docker's default 10 s before SIGKILL
-IN_FLIGHT_TASKS = ("CommandTree-invoker", "discord-ui")   # the names discord.py gives the tasks that answer
+ANSWER_GRACE_SECONDS = SHUTDOWN_GRACE_SECONDS - 1.0   # the rest is for closing the connections themselves
+# The tasks discord.py runs an interaction in: commands and autocomplete, view items, DynamicItems.
+ANSWER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
+
+
+async def wait_for_answers(deadline: float) -> int:
+    """Wait until no answer task is running or the loop's clock passes `deadline`, taking in tasks that start
+    meanwhile; returns how many were still running at the deadline."""
+    loop = asyncio.get_running_loop()
+    while True:
+        running = [task for task in asyncio.all_tasks() if task.get_name().startswith(ANSWER_TASKS)]
+        left = deadline - loop.time()
+        if not running or left <= 0:
+            return len(running)
+        await asyncio.wait(running, timeout=left)
 
 
 async def _shut_down(bot: WhoHandlesBot) -> None:
-    bot.draining = True
-    in_flight = [task for task in asyncio.all_tasks() if task.get_name().startswith(IN_FLIGHT_TASKS)]
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_SECONDS / 2)
-    await asyncio.wait_for(bot.close(), timeout=SHUTDOWN_GRACE_SECONDS / 2)
+    try:
+        await asyncio.wait_for(bot.close(), timeout=SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("the close took longer than %.0f s; exiting anyway", SHUTDOWN_GRACE_SECONDS)
 
 
 # --- who-handles sync -------------------------------------------------------------------------------------------------
