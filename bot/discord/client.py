@@ -32,7 +32,7 @@ from bot.core.router import Router
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
 from bot.discord.text import lang_for, say
 from bot.discord.translator import SpanishTranslator
-from bot.discord.views import OpenTopicSelect, PinButton
+from bot.discord.views import OpenTopicSelect, PageButton, PickButton, PinButton
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
 
@@ -167,7 +167,7 @@ class WhoHandlesBot(commands.Bot):
         await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(PinButton, OpenTopicSelect)
+        self.add_dynamic_items(PinButton, OpenTopicSelect, PickButton, PageButton)
         self.tree.error(self.on_tree_error)
         self.tree.interaction_check = self.note_arrival  # type: ignore[method-assign]
 
