@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -37,6 +39,7 @@ from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
 
 log = logging.getLogger("who_handles.discord")
+T = TypeVar("T")
 
 EXTENSIONS = ("bot.discord.cogs.who", "bot.discord.cogs.browse", "bot.discord.cogs.admin")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
@@ -101,25 +104,36 @@ class WhoHandlesBot(commands.Bot):
         self._router = router
         self.metrics.knowledge_loaded(router.knowledge.version)
 
-    async def reload_knowledge(self) -> list[str]:
+    async def reload_knowledge(self, timeout: float | None = None) -> list[str]:
         """Load the table again (SIGHUP or /reload). A table that fails validation is refused, the old one keeps
         serving, and the problems are logged with file and line; returns them (empty when the new table is in).
 
         Reloads run one at a time, each reading the files afresh: two that overlapped could otherwise finish out of
-        order and leave the older read of the table serving."""
+        order and leave the older read of the table serving. The files are read off the event loop, in a daemon
+        thread, for at most `timeout` seconds (RELOAD_TIMEOUT_SECONDS): a read that hangs (a network mount that
+        stopped answering) is refused and left behind, and neither later reloads nor the process's exit wait for
+        it."""
         if self._reloading.locked():
             log.info("knowledge reload waits for the one in progress")
         async with self._reloading:
+            limit = RELOAD_TIMEOUT_SECONDS if timeout is None else timeout
             try:
-                router = await asyncio.to_thread(Router.load, self.knowledge_dir)
+                router = await asyncio.wait_for(in_daemon_thread(Router.load, self.knowledge_dir), limit)
             except KnowledgeError as error:
-                self.metrics.reloads.labels(result="refused").inc()
-                log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version, error)
-                return error.problems
-            self.swap_router(router)
-            self.metrics.reloads.labels(result="ok").inc()
-            log.info("knowledge reloaded: %s", router.knowledge.version)
-            return []
+                problems = error.problems
+            except TimeoutError:
+                problems = [f"reading the table took longer than {limit:.0f} s; is a file or the disk stuck?"]
+            except Exception as error:   # whatever the loader did not foresee, refused like a broken table
+                problems = [f"the table could not be loaded: {type(error).__name__}: {error}"[:500]]
+            else:
+                self.swap_router(router)
+                self.metrics.reloads.labels(result="ok").inc()
+                log.info("knowledge reloaded: %s", router.knowledge.version)
+                return []
+            self.metrics.reloads.labels(result="refused").inc()
+            log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version,
+                      "\n".join(problems))
+            return problems
 
     async def close(self) -> None:
         """Shut down without leaving an interaction unanswered. In this order: new interactions are turned away
@@ -389,10 +403,33 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
                 await health.stop()
 
 
+RELOAD_TIMEOUT_SECONDS = 30.0   # the table loads in well under a second; this is a stuck disk, not a slow one
 SHUTDOWN_GRACE_SECONDS = 8.0   # within Docker's default 10 s before SIGKILL
 ANSWER_GRACE_SECONDS = SHUTDOWN_GRACE_SECONDS - 1.0   # the rest is for closing the connections themselves
 # The tasks discord.py runs an interaction in: commands and autocomplete, view items, DynamicItems.
 ANSWER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
+
+
+def in_daemon_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`function(*args)` in a thread of its own, as a future of this loop. Unlike asyncio.to_thread, whose
+    executor the loop waits for when it closes, a daemon thread that never returns does not hold the exit up."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():   # abandoned after a timeout: nobody is waiting any more
+            outcome()
+
+    def run() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_exception, error))
+        else:
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_result, result))
+
+    threading.Thread(target=run, name="who-handles-reload", daemon=True).start()
+    return future
 
 
 async def wait_for_answers(deadline: float) -> int:
