@@ -90,8 +90,26 @@ class WhoHandlesBot(commands.Bot):
         self._answers_deadline: float | None = None   # set when the close begins
         self.http.close = self._close_http_after_answers  # type: ignore[method-assign]
         self._reloading = asyncio.Lock()   # one reload at a time (SIGHUP twice, SIGHUP and /reload)
+        self._drop_malformed_events()
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
+
+    def _drop_malformed_events(self) -> None:
+        """An event discord.py cannot parse (an interaction id that is not a number, `member` as a string) raises
+        out of the gateway's read loop and would end the process; log it and drop that one event instead, and keep
+        the connection. discord.py reads its parsers from this table when it opens each gateway connection."""
+        parsers = self._connection.parsers
+
+        def tolerant(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+            def parse_or_drop(data: Any) -> None:
+                try:
+                    parse(data)
+                except Exception:
+                    log.exception("dropped a malformed %s event", event)
+            return parse_or_drop
+
+        for event, parse in list(parsers.items()):
+            parsers[event] = tolerant(event, parse)
 
     @property
     def router(self) -> Router:

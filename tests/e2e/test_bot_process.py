@@ -225,3 +225,20 @@ async def test_a_spanish_speaking_member_gets_spanish_answers_end_to_end(fake: F
     assert re.search(r"\]\(https://[^)]+\)", text)          # the sources stay as they are, linked
     mission = await ask(fake, "ice", {"aspect": "mission"}, locale="es-ES")
     assert "Servicio de Inmigración y Control de Aduanas" in embed_text(mission["embeds"][0])
+
+
+@pytest.mark.parametrize("malformed", [
+    {"id": "abc", "type": 2, "application_id": "1", "token": "x", "version": 1},
+    {"id": "1", "type": 2, "application_id": "1", "token": "x", "version": 1, "member": "someone",
+     "guild_id": "1", "channel_id": "1", "data": {"id": "1", "name": "who", "type": 1}},
+    ["not", "an", "object"],
+])
+async def test_a_malformed_gateway_event_is_dropped_and_the_bot_keeps_answering(fake: FakeDiscord, bot: BotProcess,
+                                                                                malformed: object) -> None:
+    session = fake.session_for_guild(fake.guild.id)
+    assert session is not None
+    await fake.dispatch_event(session, "INTERACTION_CREATE", malformed)
+    answer = await ask(fake, "who", {"topic": "trafficking"})
+    assert answer["embeds"] and bot.process.returncode is None
+    assert len(fake.identifies) == 1                     # the same connection: no restart, no new session
+    assert "dropped a malformed INTERACTION_CREATE event" in bot.output()
