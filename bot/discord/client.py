@@ -413,7 +413,7 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
             await use_local_gateway(bot)
         if settings.health_port:
             health = HealthServer(bot.metrics, bot.last_heartbeat_ack, clock=time.perf_counter)
-            await health.start(settings.health_port)
+            await health.start(settings.health_port, settings.health_host)
         try:
             await bot.connect()
         finally:
