@@ -15,7 +15,8 @@ ENV PYTHONUNBUFFERED=1 \
     HEALTH_PORT=8080 \
     HEALTH_HOST=0.0.0.0
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl \
+COPY constraints.txt /tmp/
+RUN pip install --no-cache-dir -c /tmp/constraints.txt /tmp/*.whl && rm /tmp/*.whl /tmp/constraints.txt \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin whohandles
 USER 10001
 WORKDIR /home/whohandles
