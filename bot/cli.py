@@ -151,7 +151,8 @@ def route_record(router: Router, query: str) -> dict:
     return {
         "query": query,
         "status": resolution.status,
-        "topic": best.topic if best else None,
+        "level": resolution.level,
+        "topic": best.topic if best and resolution.level == "topic" else None,
         "handler": handler,
         "handler_chain": [agency.id for agency in router.knowledge.chain(handler)] if handler else [],
         "score": best.score if best else 0.0,

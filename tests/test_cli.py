@@ -122,3 +122,10 @@ def test_export_carries_each_quote_and_check_lists_stale_topics():
 def test_spanish_answers(lang_args: tuple[str, ...]):
     result = who_handles(*lang_args, KNOWLEDGE_DIR=str(FIXTURE))
     assert "Información general, no asesoría legal." in result.stdout or "¿Quiso decir" in result.stdout
+
+
+def test_route_names_the_level_of_each_answer():
+    lines = who_handles("route", stdin="trafficking\nwhat time is the ice rink open\n").stdout.splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert first["level"] == "topic" and first["topic"] == "human-trafficking" and first["status"] == "match"
+    assert second["status"] == "none" and second["topic"] is None

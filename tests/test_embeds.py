@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import discord
 import pytest
@@ -25,6 +26,8 @@ from bot.discord.embeds import (
 )
 
 LANGS = ("en", "es")
+
+FIXTURE = Path(__file__).parent / "fixtures" / "mini"
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +182,17 @@ def test_about_names_the_repository_without_inventing_a_url(mini_router: Router)
     assert "http" not in text
     assert "0.1.0" in text and "2026-11-25" in text and "not legal advice" in text
     assert "4 agencies · 3 topics · 2 sources" in text
+
+
+def test_an_agency_level_answer_says_no_topic_fits_and_links_the_office():
+    router = Router.load(FIXTURE)
+    answer = router.agency("ice-hsi")
+    embed = answer_embed(answer)
+    assert embed.description.startswith("No specific topic fits, but this is HSI's area:")
+    assert embed.url == "https://www.ice.gov/factsheets/human-trafficking"
+    assert "[1]" in embed.description and embed.fields[0].value == "Homeland Security Investigations (HSI)"
+
+
+def test_a_volatile_answer_shows_its_as_of_date():
+    embed = answer_embed(Router.load(FIXTURE).topic("human-trafficking"))
+    assert "As of 2026-05-01" in embed.description

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Literal
 
 from bot.core.knowledge import Knowledge
-from bot.core.matching import Resolution, Status
-
-Level = Literal["topic", "agency"]
+from bot.core.matching import Level, Resolution, Status
 
 LANGUAGES = ("en", "es")
+NO_TOPIC = {
+    "en": "No specific topic fits, but this is {office}'s area:",
+    "es": "Ningún tema concreto coincide, pero esto es del ámbito de {office}:",
+}
+HELP = {
+    "en": "I tell you which US office handles a question about immigration, customs or cross-border crime, with "
+          "official sources. Ask in your own words, e.g. /who my dad was detained by ICE, or browse /topics.",
+    "es": "Le digo qué oficina de EE. UU. se encarga de una pregunta sobre inmigración, aduanas o delitos que cruzan "
+          "la frontera, con fuentes oficiales. Pregunte con sus palabras, p. ej. /who detuvieron a mi papá, o vea "
+          "/topics.",
+}
 DISCLAIMER = {
     "en": "General information, not legal advice.",
     "es": "Información general, no asesoría legal.",
@@ -49,10 +57,13 @@ class SourceRef:
 
 @dataclass(frozen=True, slots=True)
 class TopicRef:
+    """A topic to offer, or (level "agency") an office whose agency-level answer to offer: `id` is then its id."""
+
     id: str
     title: str
     handler: AgencyRef
     score: float | None = None
+    level: Level = "topic"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +109,17 @@ class Answer:
     def not_covered(self) -> str:
         return NOT_COVERED.get(self.lang, NOT_COVERED["en"])
 
+    @property
+    def help_text(self) -> str:
+        return HELP.get(self.lang, HELP["en"])
+
+    @property
+    def level_note(self) -> str | None:
+        """For an agency-level answer, the sentence that says no topic fits but the office does."""
+        if self.level != "agency" or self.handler is None:
+            return None
+        return NO_TOPIC.get(self.lang, NO_TOPIC["en"]).format(office=self.handler.short)
+
 
 def agency_ref(knowledge: Knowledge, agency_id: str, lang: str = "en") -> AgencyRef:
     agency = knowledge.agencies[agency_id]
@@ -137,10 +159,40 @@ def source_refs(knowledge: Knowledge, source_ids: tuple[str, ...]) -> tuple[Sour
                  for number, source in enumerate((knowledge.sources[s] for s in source_ids), start=1))
 
 
+def agency_choice(knowledge: Knowledge, agency_id: str, lang: str = "en") -> TopicRef:
+    """An office's agency-level answer, as a choice to offer beside topics."""
+    handler = agency_ref(knowledge, agency_id, lang)
+    return TopicRef(agency_id, handler.label, handler, level="agency")
+
+
+def answer_agency(knowledge: Knowledge, agency_id: str, lang: str = "en", query: str | None = None) -> Answer:
+    """The agency-level answer: no topic of the table fits, but the question is this office's field. It says so."""
+    agency = knowledge.agencies[agency_id]
+    text = agency.localized(lang)
+    return Answer(
+        query=query if query is not None else agency.name,
+        status="match",
+        lang=lang,
+        title=agency_ref(knowledge, agency_id, lang).label,
+        summary=text.summary,
+        handler_chain=tuple(agency_ref(knowledge, a.id, lang) for a in reversed(knowledge.chain(agency_id))),
+        sources=source_refs(knowledge, agency.source_ids),
+        related=tuple(topic_ref(knowledge, topic.id, lang) for topic in knowledge.topics_handled_by(agency_id)[:5]),
+        checked=max((knowledge.sources[s].checked for s in agency.source_ids), default=None),
+        colour=knowledge.colour(agency_id),
+        level="agency",
+        url=agency.url,
+    )
+
+
 def answer_resolution(knowledge: Knowledge, resolution: Resolution, lang: str = "en") -> Answer:
-    choices = tuple(topic_ref(knowledge, c.topic, lang, c.score) for c in resolution.candidates)
-    if resolution.status == "match" and resolution.best is not None:
-        return answer_topic(knowledge, resolution.best.topic, lang, resolution.query)
+    best = resolution.best
+    if resolution.status == "match" and best is not None:
+        if resolution.level == "agency":
+            return answer_agency(knowledge, best.handler, lang, resolution.query)
+        return answer_topic(knowledge, best.topic, lang, resolution.query)
+    choices = tuple(agency_choice(knowledge, c.handler, lang) if c.level == "agency" else
+                    topic_ref(knowledge, c.topic, lang, c.score) for c in resolution.candidates)
     return Answer(query=resolution.query, status=resolution.status, lang=lang, choices=choices)
 
 
@@ -148,28 +200,36 @@ def answer_resolution(knowledge: Knowledge, resolution: Resolution, lang: str = 
 
 LABELS = {
     "en": {"handled": "Handled by", "also": "Also involved", "sources": "Sources", "related": "Related",
-           "checked": "Checked", "pick": "Several topics fit. Did you mean:", "suggest": "Did you mean:"},
+           "checked": "Checked", "pick": "Is this what you mean?", "suggest": "Did you mean:",
+           "as_of": "As of {date}; rules in this area changed in 2025-26, so check the sources."},
     "es": {"handled": "A cargo de", "also": "También participan", "sources": "Fuentes", "related": "Relacionado",
-           "checked": "Verificado", "pick": "Varios temas coinciden. ¿Quiso decir:", "suggest": "¿Quiso decir:"},
+           "checked": "Verificado", "pick": "¿Es esto lo que busca?", "suggest": "¿Quiso decir:",
+           "as_of": "Vigente al {date}; las reglas cambiaron en 2025-26, así que revise las fuentes."},
 }
 
 
 def render_text(answer: Answer) -> str:
     labels = LABELS.get(answer.lang, LABELS["en"])
+    if answer.status == "help":
+        return answer.help_text
     if answer.status != "match":
         lines = [] if answer.status == "ambiguous" else [answer.not_covered]
         if answer.choices:
             lines.append(labels["pick"] if answer.status == "ambiguous" else labels["suggest"])
-            lines += [f"  - {choice.title} ({choice.handler.short}) [{choice.id}]" for choice in answer.choices]
+            lines += [f"  - {choice.title} ({choice.handler.short}) [{choice.id}]" if choice.level == "topic" else
+                      f"  - {choice.title} [agency {choice.id}]" for choice in answer.choices]
         return "\n".join(lines)
     handler = answer.handler
     assert handler is not None
-    lines = [
+    lines = [answer.level_note] if answer.level_note else []
+    lines += [
         f"{answer.title}",
         f"{labels['handled']}: {handler.name} ({answer.chain_text})",
         "",
         answer.summary or "",
     ]
+    if answer.url:
+        lines += ["", answer.url]
     if answer.also:
         lines += ["", f"{labels['also']}:"] + [f"  - {item.agency.label}: {item.role}" for item in answer.also]
     lines += ["", f"{labels['sources']}:"]
@@ -177,5 +237,7 @@ def render_text(answer: Answer) -> str:
     if answer.related:
         lines += ["", f"{labels['related']}: " + ", ".join(f"{t.title} [{t.id}]" for t in answer.related)]
     checked = answer.checked.isoformat() if answer.checked else "?"
+    if answer.as_of:
+        lines += ["", labels["as_of"].format(date=answer.as_of.isoformat())]
     lines += ["", f"{labels['checked']} {checked}. {answer.disclaimer}"]
     return "\n".join(lines)

@@ -130,6 +130,8 @@ class Knowledge:
     directory: Path
     # What `check` reports without refusing the table: 'file:line: field: message', like problems.
     gaps: tuple[str, ...] = ()
+    # Questions that no office of the table handles (out-of-scope.yaml): what the matcher learns "no" from.
+    out_of_scope: tuple[str, ...] = ()
 
     def chain(self, agency_id: str) -> list[Agency]:
         """The agency and its parents, innermost first: ice-hsi → [HSI, ICE, DHS]."""
@@ -406,10 +408,41 @@ def load_knowledge(directory: Path | str | None = None) -> Knowledge:
     topics, agencies = _load_translations(root / "translations", topics, agencies, problems)
     ice_aspects = _load_aspects(root / "aspects.yaml", topics, problems)
     _check_agency_tree(agencies, agency_lines, problems)
+    out_of_scope = _load_out_of_scope(root / "out-of-scope.yaml", problems)
 
     if problems.items:
         raise KnowledgeError(problems.items)
-    return Knowledge(agencies, sources, topics, ice_aspects, root, tuple(problems.gaps))
+    return Knowledge(agencies, sources, topics, ice_aspects, root, tuple(problems.gaps), out_of_scope)
+
+
+OUT_OF_SCOPE_KINDS = ("trap", "other", "chat", "life")
+
+
+def _load_out_of_scope(path: Path, problems: _Problems) -> tuple[str, ...]:
+    """out-of-scope.yaml (optional): a list of {q, lang, kind} questions that belong to no office of the table."""
+    if not path.exists():
+        return ()
+    document = _read_yaml(path, problems)
+    if isinstance(document, _Unreadable):
+        return ()
+    if not isinstance(document, list):
+        problems.add(path, 1, "out-of-scope", "the file must hold a list of {q, lang, kind}")
+        return ()
+    questions = []
+    for number, item in enumerate(document, start=1):
+        if not isinstance(item, _Node):
+            problems.add(path, 1, f"entry {number}", "must be a mapping {q, lang, kind}")
+            continue
+        read = _Reader(problems, path, item, f"entry {number}")
+        read.unknown_fields({"q", "lang", "kind"})
+        question = read.text("q")
+        if read.text("lang") not in (None, "en", "es"):
+            read.problem("lang", "must be en or es")
+        if read.text("kind") not in (None, *OUT_OF_SCOPE_KINDS):
+            read.problem("kind", f"must be one of {', '.join(OUT_OF_SCOPE_KINDS)}")
+        if question is not None:
+            questions.append(question)
+    return tuple(questions)
 
 
 AGENCY_FIELDS = {"id", "name", "short", "parent", "url", "colour", "es_name", "summary", "citations", "aliases"}

@@ -15,26 +15,26 @@ that sentence. The thresholds below are named and tuned on tests/eval/queries.ya
 
 from __future__ import annotations
 
+import json
 import math
-import re
 from bisect import bisect_left
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from itertools import pairwise
+from pathlib import Path
 from typing import Literal
 
 from rapidfuzz import fuzz, process
 
 from bot.core.text import join_codes, normalise, squash
 
-Status = Literal["match", "ambiguous", "none"]
+Status = Literal["match", "ambiguous", "none", "help"]
+Level = Literal["topic", "agency"]
 
-# --- tuned on the evaluation set (tests/eval/queries.yaml); change them only with `./dev bench` figures --------
-MATCH_SCORE = 45.0          # share of the query (0-100) a topic must explain to be a confident answer
-SENTENCE_SCORE = 30.0       # ...or this much, when it explains two or more words of the question
-MIN_EVIDENCE = 1.5          # and the absolute weight of what it explains (one specific word is ~3)
-SUGGEST_SCORE = 20.0        # below a match, candidates above this are offered as "did you mean"
-AMBIGUITY_MARGIN = 6.0      # a rival with another handler this close to the best makes the answer ambiguous
+# --- the ranker's weights: how much each kind of evidence counts towards a topic --------------------------------
+SUGGEST_SCORE = 20.0        # candidates above this share of the query (0-100) may be offered
+AMBIGUITY_MARGIN = 6.0      # candidates this close to the best count as close
 FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
 FUZZY_SHORT_CUTOFF = 75.0   # the same for words of 4-5 letters, where one wrong letter already costs 20-25
 FUZZY_MIN_LENGTH = 5        # shorter words must match exactly: "ero" is not a typo of "era", "morn" not of "modern"
@@ -46,9 +46,7 @@ MAX_UNKNOWN_WORDS = 3       # how many unknown words count against a topic, howe
 PHRASE_WORD_FACTOR = 0.5    # ...and words the table only uses inside phrases, when they stand alone in a question
 GENERIC_FACTOR = 0.25       # words that name the whole domain carry little signal about which topic
 PHRASE_BONUS = 1.0          # extra weight, as a share of its words' weight, for a multi-word alias found whole
-LONE_WORD_SCORE = 65.0      # a topic that explains one word of the query needs at least this score
 NEAR_NAME = 90.0            # a query this close (0-100) to a whole name is that name, misspelt
-CLOSE_NAME = 85.0           # ...unless the whole query is this close (0-100) to one of the topic's names
 MIN_WORD_WEIGHT = 1.5       # a word explained with less weight than this (a generic word) does not count as one
 MAX_QUERY_TOKENS = 24       # the rest of a pasted essay is ignored
 RERANK_LIMIT = 64            # ...widened to include ties with the last, up to this many
@@ -57,72 +55,18 @@ SIGNAL_BOOST = 4.0          # a topic's signal words ("complain", "bribe") weigh
 HANDLER_SHARE = 0.5         # share of a topic's term score that comes from all topics of its handler together
 NAME_WEIGHT = 0.3           # share of the final score that comes from the closest whole name (edit similarity)
 MAX_CANDIDATES = 5
+OFFER_LIMIT = 3             # "Is this what you mean?" offers at most this many choices...
+OFFER_MARGIN = 15.0         # ...each within this many points (0-100) of the best, so none is offered for show
 SUGGEST_LIMIT = 25          # Discord's limit on autocomplete choices
+# Whether to answer, offer or refuse is not set here: the fitted model (fitted.json) decides, see Fitted.
+# Without a fitted model (a table nobody fitted) only exact names are answered: nothing is guessed.
+FALLBACK_WEIGHTS: dict[str, float] = {}
+FITTED_NAME = "fitted.json"   # beside the table it was fitted on (bench/fit_matcher.py writes it)
 
 # Everyday words that mean something here only inside a name: "card" alone is any card, "green card" is ours.
 # They weigh like generic words alone and fully within a phrase.
 NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost", "replacement", "replace"})
 
-# Words that put a question in another field (traffic court, taxes, rent): they count heavily against every topic,
-# so "court date for a parking ticket" is not read as an immigration hearing. As written or as stemmed.
-OFF_TOPIC = frozenset({
-    "ticket", "parking", "speeding", "insurance", "tax", "taxe", "irs", "rent", "landlord", "divorce", "recipe",
-    "weather", "game", "movie", "shirt", "printing", "collie", "puppy", "puppie", "dog", "stamp", "pothole", "noise",
-    "usp", "renta", "clima", "receta", "perro", "retirement", "pension", "medicare", "medicaid", "unemployment",
-    "stimulus", "desempleo", "cream", "skating", "skate", "rink", "hockey", "cube", "dui", "dwi", "debit", "loan",
-    "mortgage", "lease", "bike", "bicycle", "traditions", "tradition", "deuda", "prestamo", "cobija", "lyrics", "song",
-    "songs", "stock", "stocks", "homework", "pizza", "haircut", "tattoo", "wifi", "password", "netflix", "minecraft",
-    "fortnite", "football", "soccer", "nba", "nfl", "snow", "storm", "outage", "fridge", "freezer", "cocktail",
-    "coffee", "airline", "airlines", "pelo", "tatuaje", "cancion", "futbol", "hielo", "dmv", "season", "episode",
-    "iphone", "lounge", "layover", "daffodils", "zoll",
-})
-# Another country's papers are that country's business: a Venezuelan passport, Spanish citizenship, a visa for Canada.
-_NATIONS = (
-    "mexican|mexicano|mexicana|venezuelan|venezolano|venezolana|chinese|chino|china|indian|filipino|filipina|"
-    "guatemalan|guatemalteco|guatemalteca|honduran|hondureno|hondurena|salvadoran|salvadoreno|salvadorena|"
-    "colombian|colombiano|colombiana|cuban|cubano|cubana|dominican|dominicano|dominicana|brazilian|brasileno|"
-    "peruvian|peruano|peruana|ecuadorian|ecuatoriano|ecuatoriana|nicaraguan|nicaraguense|haitian|haitiano|"
-    "spanish|espanol|espanola|italian|italiano|italiana|irish|german|aleman|alemana|british|canadian|canadiense|"
-    "nigerian|ukrainian|ucraniano|afghan|afgano"
-)
-_COUNTRIES = (
-    "mexico|venezuela|china|india|philippines|filipinas|guatemala|honduras|el salvador|colombia|cuba|brazil|brasil|"
-    "peru|ecuador|nicaragua|haiti|spain|espana|italy|italia|ireland|irlanda|germany|alemania|canada|uk|"
-    "united kingdom|nigeria|ukraine|ucrania|afghanistan"
-)
-FOREIGN_PAPERS = re.compile(
-    rf"\b(?:(?:{_NATIONS}) (?:passport|consulate|citizenship|embassy)|"
-    rf"(?:pasaporte|consulado|ciudadania|embajada) (?:{_NATIONS})|"
-    rf"(?:citizenship|citizen|passport|elections?) (?:of|for|in) (?:{_COUNTRIES})|visa (?:for|to) (?:{_COUNTRIES})|"
-    rf"(?:ciudadania|pasaporte|elecciones) (?:de|para|en) (?:{_COUNTRIES})|visa (?:de|para) (?:{_COUNTRIES}))\b"
-)
-
-# Names of other things that contain our words: a "social security card" is no green card, a "parole officer" no
-# advance parole.
-OFF_TOPIC_PHRASES = re.compile(r"\b(?:" + "|".join((
-    "social security card", "credit card bill", "credit card charged", "credit card limit", "credit card payment",
-    "visa card", "visa credit card", "visa debit", "debit card", "report card", "gift card", "card game",
-    "parole officer", "probation officer", "child custody", "custody of my kids", "custodia de mis hijos",
-    "traffic court", "small claims", "raid boss", "school detention", "detention at school", "snow removal",
-    "tattoo removal", "hair removal", "tarjeta de credito", "tarjeta de debito", "seguro social", "bono navideno",
-    "aguinaldo", "fianza de arrendamiento", "deposito de renta", "asilo de ancianos", "nursing home",
-    "pasaporte mexicano", "consulado mexicano", "matricula consular", "tps report", "overtime", "citizen science",
-    "arkham asylum", "wedding customs", "customs and traditions", "hotel near", "hotels near", "hotel in",
-    "magic the gathering", "court reporter", "car registration", "vehicle registration", "express entry", "uk visa",
-    "uk visitor visa", "schengen visa", "visa de canada", "visa para canada", "canadian visa", "aduana de mexico",
-    "aduana mexicana", "entrar a mexico", "fianza de deposito", "most wanted", "streaming", "wedding gift",
-    "japanese wedding", "drivers license", "lock screen", "emergency contact", "canada customs", "customs in japan",
-    "uk passport", "credit card fraud", "real estate", "suicide hotline", "transmission fluid", "atf fluid",
-    "where to stream", "hospital billing", "medical bill", "hospital ombudsman", "licencia de manejo", "fafsa", "nlrb",
-    "unfair labor practice", "labor union", "heat safety", "shipping company", "cancelled our cruise",
-    "interstate compact", "brokerage software", "license to carry", "insane asylum", "licencia de manejar",
-    "manejar borracho", "enroll my kids in school", "rn license", "nclex", "social security number", "ley de nietos",
-    "border patrol museum", "osha", "ice futures", "futures exchange", "brent crude", "savings bond", "savings bonds",
-    "james bond", "working papers", "selective service", "register to vote", "body cam", "lca", "labor certification",
-    "prevailing wage", "german customs", "canada border services", "into canada", "enter mexico", "uk student visa",
-    "in my garden", "multa de estacionamiento", "pagar una multa", "pagar la multa", "licencia de conducir",
-)) + r")\b")
-OFF_TOPIC_SCORE = 95.0      # with such a word, only an answer this sure is given
 GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
     "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",
@@ -177,16 +121,6 @@ def stem(word: str) -> str:
     return word
 
 
-def other_field_names(key: str) -> int:
-    """How many names of other things (a "social security card", a Venezuelan passport) a normalised query holds."""
-    return len(OFF_TOPIC_PHRASES.findall(key)) + len(FOREIGN_PAPERS.findall(key))
-
-
-def is_off_topic(word: str) -> bool:
-    """Whether a word of a question, as written or stemmed, belongs to another field."""
-    return word in OFF_TOPIC or stem(word) in OFF_TOPIC
-
-
 def without_filler(normalised: str) -> str:
     """The query with filler words removed but every letter kept: "what is a t visa" → "t visa"."""
     return " ".join(word for word in normalised.split() if word not in STOPWORDS)
@@ -213,6 +147,7 @@ class Candidate:
     topic: str
     handler: str
     score: float
+    level: Level = "topic"    # "agency": offer the handler's agency-level answer rather than the topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +155,8 @@ class Resolution:
     query: str
     status: Status
     candidates: tuple[Candidate, ...] = ()
+    level: Level = "topic"
+    confidence: float | None = None   # the fitted model's probability that the best candidate is right
 
     @property
     def best(self) -> Candidate | None:
@@ -264,11 +201,110 @@ class _Scored:
         return (-self.score, -self.evidence, self.topic)
 
 
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the decision weighs about a question's best candidate, each scaled to about 0-1."""
+
+    score: float = 0.0        # the share of the question the candidate explains
+    name: float = 0.0         # closeness of the question to one of the candidate's names
+    evidence: float = 0.0     # how much specific vocabulary of the candidate's office the question uses
+    words: float = 0.0        # how many of the question's words it explains (up to 3)
+    margin: float = 0.0       # its lead over the best candidate of another office
+    named: float = 0.0        # 1 when the question names the candidate by a name no other topic has
+    background: float = 0.0   # > 0 when the question's words belong to everyday questions more than to the table
+    length: float = 0.0       # how long the question is (up to 12 content words)
+
+
+def terms_of(text: str) -> list[str]:
+    """A text as the matcher reads it: normalised, codes joined, filler dropped, each word stemmed."""
+    return [stem(word) for word in content_words(join_codes(normalise(text)))]
+
+
+class Background:
+    """Whether a question's words belong to everyday questions rather than to this bot's: a smoothed log-likelihood
+    ratio of its words and word pairs between questions labelled out of scope (out-of-scope.yaml and the fitting
+    sets) and questions labelled in scope (the fitting sets, with the table's names). The counts are fitted by
+    bench/fit_matcher.py and kept in fitted.json, so no word list decides what is out of scope."""
+
+    SMOOTHING = 0.5
+
+    def __init__(self, inside: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None,
+                 inside_count: int = 0, outside_count: int = 0):
+        self.inside, self.outside = dict(inside or {}), dict(outside or {})
+        self.inside_count, self.outside_count = inside_count, outside_count
+
+    @classmethod
+    def count(cls, in_scope: Iterable[str], out_of_scope: Iterable[str]) -> Background:
+        inside, outside = Counter(), Counter()
+        inside_count = outside_count = 0
+        for text in in_scope:
+            inside.update(set(grams(terms_of(text))))
+            inside_count += 1
+        for text in out_of_scope:
+            outside.update(set(grams(terms_of(text))))
+            outside_count += 1
+        return cls(inside, outside, inside_count, outside_count)
+
+    def evidence(self, terms: list[str], own: tuple[int, int] = (0, 0)) -> float:
+        """Above 0 when the words lean to out-of-scope questions, below 0 when to ours; between -1 and 1. `own` is
+        (1, 0) or (0, 1) while fitting, to leave the question's own counts out of its evidence."""
+        inside_count, outside_count = self.inside_count - own[0], self.outside_count - own[1]
+        if inside_count <= 0 or outside_count <= 0:
+            return 0.0
+        total = 0.0
+        for gram in set(grams(terms)):
+            inside = self.inside.get(gram, 0) - own[0]
+            outside = self.outside.get(gram, 0) - own[1]
+            if inside > 0 or outside > 0:
+                total += (math.log((outside + self.SMOOTHING) / (outside_count + 2 * self.SMOOTHING))
+                          - math.log((inside + self.SMOOTHING) / (inside_count + 2 * self.SMOOTHING)))
+        return math.tanh(total / 8)
+
+
+def grams(terms: list[str]) -> list[str]:
+    """A question's words and its pairs of neighbouring words ("parole officer", "custom mugs")."""
+    return [*terms, *(f"{a} {b}" for a, b in pairwise(terms))]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A logistic model of "the best candidate is right" and the two thresholds that turn it into an answer, an
+    offer of choices, or no answer. Fitted by bench/fit_matcher.py on the labelled sets, never set by hand."""
+
+    weights: Mapping[str, float]
+    bias: float
+    match: float      # at or above this probability the best candidate is answered
+    offer: float      # at or above this (and below match) the best one to three are offered
+    background: Background = field(default_factory=Background)
+
+    def confidence(self, features: Features) -> float:
+        total = self.bias + sum(self.weights.get(name, 0.0) * value for name, value in asdict(features).items())
+        return 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
+
+    @classmethod
+    def load(cls, path: Path) -> Fitted:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        words = data.get("background", {})
+        background = Background(words.get("inside"), words.get("outside"), words.get("inside_count", 0),
+                                words.get("outside_count", 0))
+        return cls(data["weights"], data["bias"], data["match"], data["offer"], background)
+
+    @staticmethod
+    def feature_names() -> list[str]:
+        return [item.name for item in fields(Features)]
+
+
 class Matcher:
     """An index over the table's names and keywords, built once; `resolve` and `suggest` only read it."""
 
-    def __init__(self, entries: Iterable[Entry]):
+    def __init__(self, entries: Iterable[Entry], *, parents: Mapping[str, str | None] | None = None,
+                 offices: Iterable[str] = (), fitted: Fitted | None = None):
+        """`parents`: the agency tree; `offices`: the agencies that have an agency-level answer to give."""
         self.entries = {entry.id: entry for entry in entries}
+        self.offices = frozenset(offices)
+        self.fitted = fitted or Fitted(FALLBACK_WEIGHTS, 0.0, 1.0, 1.0)
+        self.parents = dict(parents or {})
+        self.departments = {agency for agency, parent in self.parents.items() if parent is None}
         self._exact: dict[str, str] = {}
         self._topic_terms: dict[str, set[str]] = defaultdict(set)
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
@@ -330,6 +366,18 @@ class Matcher:
                 if token and " " not in token and token not in STOPWORDS and len(self._postings.get(token, ())) == 1:
                     self._own_names.setdefault(token, entry.id)
 
+        self.background = self.fitted.background
+
+    def ancestors(self, agency: str) -> list[str]:
+        """The agency and the bodies above it, innermost first."""
+        chain, seen = [], set()
+        current: str | None = agency
+        while current is not None and current not in seen:
+            chain.append(current)
+            seen.add(current)
+            current = self.parents.get(current)
+        return chain
+
     def _index_exact(self, key: str, topic_id: str) -> None:
         for form in (key, without_filler(key), squash(key)):
             if form:
@@ -341,26 +389,39 @@ class Matcher:
         key = normalise(query)
         if not key:
             return Resolution(query, "none")
+        if not content_words(key):
+            # "hi", "thanks!", "what can you do?": nothing to route, so the answer is what the bot is for.
+            return Resolution(query, "help")
         exact = self._exact_match(key)
         if exact is not None:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
-        other_fields = other_field_names(key)
-        ranked = self._rank(key, other_fields)
-        off_topic = other_fields > 0 or any(map(is_off_topic, key.split()))
-        named = {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
-        resolution = self._decide(query, ranked, off_topic, named)
-        if resolution.status == "none" and resolution.candidates and (off_topic or not self._names_something(key)):
-            # "ice skating rink hours" and "black ice warning" share only a generic word with the table, or belong
-            # to another field: a list of ICE topics as "did you mean" would only mislead.
-            return Resolution(query, "none")
-        return resolution
+        ranked = self._rank(key)
+        return self._decide(query, ranked, self.features(key, ranked, self.named(key)))
 
-    def _names_something(self, key: str) -> bool:
-        """Whether a word of the query is, or is a typo of, a term more specific than the domain's own words."""
+    def named(self, key: str) -> set[str]:
+        """Topics the normalised query names by a one-word name that no other topic has ("tps", "sevis", "i765")."""
+        return {self._own_names[token] for token in join_codes(key).split() if token in self._own_names}
+
+    @staticmethod
+    def features_from(values: list[float]) -> Features:
+        return Features(*values)
+
+    def features(self, key: str, ranked: list[_Scored], named: set[str] | frozenset[str] = frozenset(),
+                 own: tuple[int, int] = (0, 0)) -> Features:
+        """What the fitted decision weighs about the best candidate of a normalised query (`own`: see
+        Background.evidence)."""
+        if not ranked:
+            return Features()
+        top = ranked[0]
+        handler = self.entries[top.topic].handler
+        rival = next((item.score for item in ranked[1:] if self.entries[item.topic].handler != handler), 0.0)
         words = [stem(word) for word in content_words(join_codes(key))[:MAX_QUERY_TOKENS]]
-        fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
-        return any(term not in GENERIC_TERMS for word in words for term, _ in self._term_matches(word, fuzzy_from))
+        return Features(
+            score=top.score / 100, name=top.name_similarity / 100, evidence=min(top.evidence, 6.0) / 6,
+            words=min(top.words, 3) / 3, margin=(top.score - rival) / 100, named=float(top.topic in named),
+            background=self.background.evidence(words, own), length=min(len(words), 12) / 12,
+        )
 
     def _exact_match(self, key: str) -> str | None:
         for form in (key, without_filler(key), squash(key)):
@@ -369,19 +430,16 @@ class Matcher:
                 return topic_id
         return None
 
-    def _rank(self, key: str, other_fields: int) -> list[_Scored]:
-        """Topics by how much of the query they explain; `other_fields` is other_field_names(key)."""
+    def _rank(self, key: str) -> list[_Scored]:
+        """Topics by how much of the query they explain."""
         plain = content_words(join_codes(key))[:MAX_QUERY_TOKENS]
         words = [stem(word) for word in plain]
         if not words:
             return []
-        total, unknown, off_topic = 0.0, 0, other_fields
+        total, unknown = 0.0, 0
         tallies: dict[str, _Tally] = defaultdict(_Tally)
         fuzzy_from = FUZZY_MIN_LENGTH_SHORT if len(words) <= 2 else FUZZY_MIN_LENGTH
         for position, word in enumerate(words):
-            if is_off_topic(plain[position]):
-                off_topic += 1
-                continue
             matches = self._term_matches(word, fuzzy_from)
             if not matches:
                 unknown += 1
@@ -412,7 +470,7 @@ class Matcher:
                     total += bonus / 2
         # People wrap a question in words of their own ("my dad has been locked up for 3 weeks and nobody tells
         # us anything"): unknown words count against every topic, but only up to a point.
-        total += UNKNOWN_WEIGHT * min(unknown + off_topic, MAX_UNKNOWN_WORDS)
+        total += UNKNOWN_WEIGHT * min(unknown, MAX_UNKNOWN_WORDS)
         if total <= 0:
             return []
         # A signal word decides between agencies named in the same question ("a border patrol agent asked me for
@@ -477,8 +535,8 @@ class Matcher:
         return [(term, score / 100.0) for term, score, _ in found
                 if term[0] == word[0] or score >= FUZZY_OTHER_START_CUTOFF][:FUZZY_TERMS]
 
-    def _decide(self, query: str, ranked: list[_Scored], off_topic: bool = False,
-                named: frozenset[str] | set[str] = frozenset()) -> Resolution:
+    def _decide(self, query: str, ranked: list[_Scored], features: Features) -> Resolution:
+        """Answer, offer a choice, or say no, as the fitted model weighs the best candidate."""
         candidates = tuple(
             Candidate(item.topic, self.entries[item.topic].handler, round(item.score, 1))
             for item in ranked[:MAX_CANDIDATES]
@@ -486,24 +544,29 @@ class Matcher:
         )
         if not candidates:
             return Resolution(query, "none")
-        top = ranked[0]
-        # One known word in a sentence of unknown ones ("how do I file my taxes") is not enough to answer.
-        lone_word = top.words < 2 and top.score < LONE_WORD_SCORE and top.name_similarity < CLOSE_NAME
-        # A long question explained in two or more of its words is answered even though much of it is the
-        # asker's own story ("my dad has been locked up by immigration for 3 weeks and nobody tells us anything").
-        well_explained = top.score >= MATCH_SCORE or (top.words >= 2 and top.score >= SENTENCE_SCORE)
-        if top.topic in named:
-            lone_word, well_explained = False, True
-        if off_topic and top.score < OFF_TOPIC_SCORE:
-            well_explained = False
-        if not well_explained or top.evidence < MIN_EVIDENCE or lone_word:
-            return Resolution(query, "none", candidates)
-        best = candidates[0]
-        rivals = [c for c in candidates[1:] if c.handler != best.handler and c.score >= best.score - AMBIGUITY_MARGIN]
-        if rivals:
-            close = tuple(c for c in candidates if c.score >= best.score - AMBIGUITY_MARGIN)
-            return Resolution(query, "ambiguous", close)
-        return Resolution(query, "match", candidates)
+        confidence = self.fitted.confidence(features)
+        if confidence >= self.fitted.match:
+            return Resolution(query, "match", candidates, confidence=confidence)
+        if confidence < self.fitted.offer:
+            return Resolution(query, "none", confidence=confidence)
+        office = self._one_office(candidates)
+        if office is not None:
+            # Several topics of one office fit about as well: the office is the answer, at its own level.
+            best = Candidate(candidates[0].topic, office, candidates[0].score, "agency")
+            return Resolution(query, "match", (best,), level="agency", confidence=confidence)
+        offered = tuple(c for c in candidates[:OFFER_LIMIT] if c.score >= candidates[0].score - OFFER_MARGIN)
+        return Resolution(query, "ambiguous", offered, confidence=confidence)
+
+    def _one_office(self, candidates: tuple[Candidate, ...]) -> str | None:
+        """The office that handles every close candidate, when they share one (an office, not a whole department)."""
+        close = [c for c in candidates if c.score >= candidates[0].score - AMBIGUITY_MARGIN]
+        if len(close) < 2:
+            return None
+        shared = self.ancestors(close[0].handler)
+        for candidate in close[1:]:
+            chain = set(self.ancestors(candidate.handler))
+            shared = [agency for agency in shared if agency in chain]
+        return next((agency for agency in shared if agency not in self.departments and agency in self.offices), None)
 
     # --- suggest -----------------------------------------------------------------------------------------------
 
@@ -523,6 +586,10 @@ class Matcher:
         if not key:
             take(self.entries)
             return list(chosen)
+        # What sending the text would answer comes first, so that tapping the first choice gives that answer.
+        sent = self.resolve(prefix)
+        if sent.status == "match" and sent.level == "topic" and sent.best is not None and take([sent.best.topic]):
+            return list(chosen)
         if take(self._names_starting(key)):
             return list(chosen)
         last = key.rsplit(" ", 1)[-1]
@@ -532,7 +599,7 @@ class Matcher:
                 break
             if take(sorted(self._word_starts[word])):
                 return list(chosen)
-        take(item.topic for item in self._rank(key, other_field_names(key)) if item.topic not in chosen)
+        take(item.topic for item in self._rank(key) if item.topic not in chosen)
         return list(chosen)
 
     def _names_starting(self, key: str) -> list[str]:

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from bot.core.answers import Answer, TopicRef, answer_resolution, answer_topic, topic_ref
-from bot.core.knowledge import Knowledge, Topic, load_knowledge
-from bot.core.matching import Entry, Matcher, Resolution
+from bot.core.answers import Answer, TopicRef, answer_agency, answer_resolution, answer_topic, topic_ref
+from bot.core.knowledge import Knowledge, Topic, default_directory, load_knowledge
+from bot.core.matching import FITTED_NAME, Entry, Fitted, Matcher, Resolution
 from bot.core.text import MAX_QUERY_CHARS
 
 # Members ask the same few things over and over, and a table never changes under a Router (a reload builds a new
@@ -40,7 +40,10 @@ class Router:
                   topic.signals)
             for topic in knowledge.topics.values()
         )
-        return cls(knowledge, Matcher(entries))
+        parents = {agency.id: agency.parent for agency in knowledge.agencies.values()}
+        offices = [agency.id for agency in knowledge.agencies.values() if agency.summary]
+        return cls(knowledge, Matcher(entries, parents=parents, offices=offices,
+                                      fitted=fitted_for(knowledge.directory)))
 
     def resolve(self, query: str) -> Resolution:
         return self.matcher.resolve(query)
@@ -61,6 +64,13 @@ class Router:
     def _topic(self, topic_id: str, lang: str) -> Answer:
         return answer_topic(self.knowledge, topic_id, lang)
 
+    def agency(self, agency_id: str, lang: str = "en") -> Answer | None:
+        """An office's agency-level answer (None for an unknown id or an office without a summary)."""
+        agency = self.knowledge.agencies.get(agency_id)
+        if agency is None or not agency.summary:
+            return None
+        return answer_agency(self.knowledge, agency_id, lang)
+
     def ice(self, aspect: str, lang: str = "en") -> Answer:
         topic_id = self.knowledge.ice_aspects.get(aspect.strip().casefold())
         if topic_id is None:
@@ -74,6 +84,12 @@ class Router:
 
     def suggest_refs(self, prefix: str, lang: str = "en", limit: int = 25) -> list[TopicRef]:
         return [topic_ref(self.knowledge, topic_id, lang) for topic_id in self.matcher.suggest(prefix, limit)]
+
+
+def fitted_for(directory: Path) -> Fitted:
+    """The decision fitted on this table (its fitted.json), else the one fitted on the bundled table."""
+    own = directory / FITTED_NAME
+    return Fitted.load(own if own.is_file() else default_directory() / FITTED_NAME)
 
 
 def _translated_titles(topic: Topic) -> tuple[str, ...]:

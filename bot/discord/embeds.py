@@ -210,9 +210,13 @@ def answer_embed(answer: Answer) -> discord.Embed:
         raise ValueError(f"an answer with status {answer.status!r} has no embed; it is a picker")
     words = labels(answer.lang)
     handler = answer.handler
+    description = "\n\n".join(part for part in (answer.level_note, answer.summary,
+                                                 words["as_of"].format(date=answer.as_of.isoformat())
+                                                 if answer.as_of else None) if part)
     fitter = _Fitter(
         title=answer.title or answer.query,
-        description=answer.summary,
+        description=description,
+        url=answer.url,
         colour=answer.colour,
         author=answer.chain_text,
         footer=f"{words['checked']} {answer.checked.isoformat() if answer.checked else '?'}. {answer.disclaimer}",

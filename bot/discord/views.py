@@ -119,6 +119,9 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
     ambiguous or missed question privately, with a menu of the candidates for the asker alone."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     bot.count_answer(command, answer.status, interaction)
+    if answer.status == "help":
+        await reply(interaction, answer.help_text, ephemeral=True)
+        return
     if answer.status != "match":
         if answer.status == "none":
             log_miss(answer.query)
@@ -166,27 +169,29 @@ def picker_text(answer: Answer, *, private: bool) -> str:
 
 def picker_view(answer: Answer, asker_id: int, *, private: bool) -> discord.ui.View | None:
     """The best few choices as buttons; everything a press needs rides in its custom_id (see PickButton)."""
-    buttons = [PickButton(ref.id, asker_id, private, option_label(ref, BUTTON_LABEL_LIMIT))
-               for ref in answer.choices[:PICK_CHOICES]]
+    buttons = [PickButton(ref.id, asker_id, private, option_label(ref, BUTTON_LABEL_LIMIT),
+                          agency=ref.level == "agency") for ref in answer.choices[:PICK_CHOICES]]
     return SharedView(buttons) if buttons else None   # type: ignore[arg-type]
 
 
 class PickButton(discord.ui.DynamicItem[discord.ui.Button],
-                 template=r"who:pick:(?P<topic>[a-z0-9-]{1,64}):(?P<asker>[0-9]{1,20}):(?P<where>[ps])"):
+                 template=r"who:pick:(?:(?P<agency>a):)?(?P<topic>[a-z0-9-]{1,64}):(?P<asker>[0-9]{1,20}):(?P<where>[ps])"):
     """One choice of the picker. The topic, the asker and whether the answer goes to the channel ride in the
     custom_id, so a picker holds no memory while it waits and still works after a restart. Only the asker's press
-    counts; the picker then turns into the answer (private) or steps aside for it (public)."""
+    counts; the picker then turns into the answer (private) or steps aside for it (public). With `agency`, the
+    choice is an office's agency-level answer ("a:" before its id)."""
 
-    def __init__(self, topic_id: str, asker_id: int, private: bool, label: str = "?"):
+    def __init__(self, topic_id: str, asker_id: int, private: bool, label: str = "?", *, agency: bool = False):
         super().__init__(discord.ui.Button(
             label=label, style=discord.ButtonStyle.primary,
-            custom_id=f"who:pick:{topic_id}:{asker_id}:{'p' if private else 's'}"))
-        self.topic_id, self.asker_id, self.private = topic_id, asker_id, private
+            custom_id=f"who:pick:{'a:' if agency else ''}{topic_id}:{asker_id}:{'p' if private else 's'}"))
+        self.topic_id, self.asker_id, self.private, self.agency = topic_id, asker_id, private, agency
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
                              match: Any, /) -> PickButton:
-        return cls(match["topic"], int(match["asker"]), match["where"] == "p", item.label or "?")
+        return cls(match["topic"], int(match["asker"]), match["where"] == "p", item.label or "?",
+                   agency=bool(match["agency"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if await turned_away(interaction):
@@ -199,7 +204,8 @@ class PickButton(discord.ui.DynamicItem[discord.ui.Button],
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             lang = lang_for(interaction.locale)
-            answer = router_of(interaction).topic(self.topic_id, lang)
+            router = router_of(interaction)
+            answer = router.agency(self.topic_id, lang) if self.agency else router.topic(self.topic_id, lang)
             if answer is None:
                 await reply(interaction, say(lang, "unknown_topic"), ephemeral=True)
                 return
