@@ -41,8 +41,10 @@ class Score:
         return self.rejected / self.out_of_scope if self.out_of_scope else 1.0
 
 
-def load_queries(path: Path) -> list[tuple[str, frozenset[str]]]:
-    return [(item["q"], frozenset(item.get("accept") or ())) for item in yaml.safe_load(path.read_text("utf-8"))]
+def load_queries(path: Path, lang: str | None = None) -> list[tuple[str, frozenset[str]]]:
+    """(question, accepted handler ids) of a set; with `lang`, only the questions marked in that language."""
+    return [(item["q"], frozenset(item.get("accept") or ())) for item in yaml.safe_load(path.read_text("utf-8"))
+            if lang is None or item.get("lang") == lang]
 
 
 def evaluate(router: Router, queries: list[tuple[str, frozenset[str]]]) -> Score:

@@ -20,7 +20,7 @@ import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -266,6 +266,9 @@ def grams(terms: list[str]) -> list[str]:
     return [*terms, *(f"{a} {b}" for a, b in pairwise(terms))]
 
 
+FEATURE_NAMES = tuple(item.name for item in fields(Features))
+
+
 @dataclass(frozen=True)
 class Fitted:
     """A logistic model of "the best candidate is right" and the two thresholds that turn it into an answer, an
@@ -277,8 +280,13 @@ class Fitted:
     offer: float      # at or above this (and below match) the best one to three are offered
     background: Background = field(default_factory=Background)
 
+    def __post_init__(self) -> None:
+        # The weights in the order of Features' fields, so that weighing a question is one pass over a tuple.
+        object.__setattr__(self, "_ordered", tuple(self.weights.get(name, 0.0) for name in FEATURE_NAMES))
+
     def confidence(self, features: Features) -> float:
-        total = self.bias + sum(self.weights.get(name, 0.0) * value for name, value in asdict(features).items())
+        total = self.bias + sum(weight * getattr(features, name)
+                                for weight, name in zip(self._ordered, FEATURE_NAMES, strict=True))
         return 1 / (1 + math.exp(-max(-30.0, min(30.0, total))))
 
     @classmethod
@@ -291,20 +299,17 @@ class Fitted:
 
     @staticmethod
     def feature_names() -> list[str]:
-        return [item.name for item in fields(Features)]
+        return list(FEATURE_NAMES)
 
 
 class Matcher:
     """An index over the table's names and keywords, built once; `resolve` and `suggest` only read it."""
 
-    def __init__(self, entries: Iterable[Entry], *, parents: Mapping[str, str | None] | None = None,
-                 offices: Iterable[str] = (), fitted: Fitted | None = None):
-        """`parents`: the agency tree; `offices`: the agencies that have an agency-level answer to give."""
+    def __init__(self, entries: Iterable[Entry], *, offices: Iterable[str] = (), fitted: Fitted | None = None):
+        """`offices`: the agencies that have an agency-level answer to give."""
         self.entries = {entry.id: entry for entry in entries}
         self.offices = frozenset(offices)
         self.fitted = fitted or Fitted(FALLBACK_WEIGHTS, 0.0, 1.0, 1.0)
-        self.parents = dict(parents or {})
-        self.departments = {agency for agency, parent in self.parents.items() if parent is None}
         self._exact: dict[str, str] = {}
         self._topic_terms: dict[str, set[str]] = defaultdict(set)
         self._phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
@@ -367,16 +372,6 @@ class Matcher:
                     self._own_names.setdefault(token, entry.id)
 
         self.background = self.fitted.background
-
-    def ancestors(self, agency: str) -> list[str]:
-        """The agency and the bodies above it, innermost first."""
-        chain, seen = [], set()
-        current: str | None = agency
-        while current is not None and current not in seen:
-            chain.append(current)
-            seen.add(current)
-            current = self.parents.get(current)
-        return chain
 
     def _index_exact(self, key: str, topic_id: str) -> None:
         for form in (key, without_filler(key), squash(key)):
@@ -558,15 +553,14 @@ class Matcher:
         return Resolution(query, "ambiguous", offered, confidence=confidence)
 
     def _one_office(self, candidates: tuple[Candidate, ...]) -> str | None:
-        """The office that handles every close candidate, when they share one (an office, not a whole department)."""
+        """The office that handles every close candidate, when they all share one that has an agency-level answer.
+        Offices of one agency stay apart: a question between ERO's and OPR's topics is not "ICE's area"."""
         close = [c for c in candidates if c.score >= candidates[0].score - AMBIGUITY_MARGIN]
-        if len(close) < 2:
+        handlers = {c.handler for c in close}
+        if len(close) < 2 or len(handlers) != 1:
             return None
-        shared = self.ancestors(close[0].handler)
-        for candidate in close[1:]:
-            chain = set(self.ancestors(candidate.handler))
-            shared = [agency for agency in shared if agency in chain]
-        return next((agency for agency in shared if agency not in self.departments and agency in self.offices), None)
+        office = handlers.pop()
+        return office if office in self.offices else None
 
     # --- suggest -----------------------------------------------------------------------------------------------
 

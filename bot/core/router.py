@@ -40,9 +40,8 @@ class Router:
                   topic.signals)
             for topic in knowledge.topics.values()
         )
-        parents = {agency.id: agency.parent for agency in knowledge.agencies.values()}
         offices = [agency.id for agency in knowledge.agencies.values() if agency.summary]
-        return cls(knowledge, Matcher(entries, parents=parents, offices=offices,
+        return cls(knowledge, Matcher(entries, offices=offices,
                                       fitted=fitted_for(knowledge.directory)))
 
     def resolve(self, query: str) -> Resolution:
