@@ -36,9 +36,9 @@ from fakediscord.botprocess import BotProcess, sync_commands
 from fakediscord.load import sigterm_under_load
 
 QUESTIONS = [
-    "trafficking", "deportation order", "who runs immigration court", "my work permit is late", "287g",
-    "I-9 audit at my job", "student visa SEVIS", "where is my green card", "ICE detention complaint",
-    "they took my uncle this morning, which jail is he in", "smuggling drugs across the border",
+    "trafficking", "deportation order", "who runs immigration court", "work permit", "287g",
+    "I-9 audit at my job", "SEVIS", "where is my green card", "ICE detention complaint",
+    "which jail is my uncle in", "smuggling drugs across the border",
     "customs at the airport", "border patrol checkpoint", "asylum interview", "child crossed alone",
     "counterfeit goods", "report a crime tip line", "TPS", "naturalization", "trata de personas",
 ]
@@ -102,7 +102,7 @@ async def steady(fake: FakeDiscord, rate: float, seconds: float) -> list[float]:
 
 # The soak's mix, as the audit ran it: mostly full answers, a fifth pickers, a tenth misses, each from a new member.
 SOAK_MIX = ("trafficking", "deportation order", "asylum interview", "TPS", "naturalization", "customs at the airport",
-            "border patrol checkpoint", "students", "students", "asdkjh qwoeiru")
+            "border patrol checkpoint", "visa for students", "visa for students", "asdkjh qwoeiru")
 SOAK_WINDOW_SECONDS = 10.0
 # Warm means past the longest window the bot remembers anything for (the per-member rate, 30 s): until then each new
 # member's entry is memory that is meant to be there.
