@@ -12,9 +12,11 @@ FROM python:3.12.8-slim-bookworm
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    HEALTH_PORT=8080
+    HEALTH_PORT=8080 \
+    HEALTH_HOST=0.0.0.0
 COPY --from=build /dist/*.whl /tmp/
-RUN pip install --no-cache-dir /tmp/*.whl && rm /tmp/*.whl \
+COPY constraints.txt /tmp/
+RUN pip install --no-cache-dir -c /tmp/constraints.txt /tmp/*.whl && rm /tmp/*.whl /tmp/constraints.txt \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin whohandles
 USER 10001
 WORKDIR /home/whohandles
