@@ -132,8 +132,15 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
         # In a DM with the bot the answer is private anyway: a plain message, without a Pin button.
         await reply(interaction, ephemeral=private, embed=answer_embed(answer), view=answer_view(answer, public=False))
         return
-    await deliver_public(interaction, answer.lang, key=("topic", answer.topic_id),
+    await deliver_public(interaction, answer.lang, key=repeat_key(answer),
                          embed=answer_embed(answer), view=answer_view(answer, public=True))
+
+
+def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
+    """What counts as "the same answer" in a channel's repeat window: the topic, or for an agency-level answer the
+    office, in the asker's language (a Spanish reader is not pointed at an English answer)."""
+    subject = answer.topic_id if answer.level == "topic" else (answer.handler.id if answer.handler else None)
+    return (answer.level, subject, answer.lang)
 
 
 async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tuple[str, Any], embed: discord.Embed,
