@@ -3,7 +3,8 @@
 The bot under test is the real one (real CommandTree, cogs, views, DynamicItems, Interaction objects parsed from
 gateway payloads). Only the two places where discord.py would touch the network are replaced:
 `HTTPClient.request` (bot-token REST: login, pins) and `AsyncWebhookAdapter.request` (interaction callbacks and
-follow-ups). Both record the Route and JSON body and answer with the dicts Discord would return.
+follow-ups; DeadlineAdapter's too, which sends first responses). Both record the Route and JSON body and answer
+with the dicts Discord would return.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from discord.webhook.async_ import async_context
 
 from bot.core.router import Router
 from bot.discord.client import WhoHandlesBot, build_bot
+from bot.discord.deadline import DeadlineAdapter
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = ROOT / "tests" / "fixtures" / "mini"
@@ -217,6 +219,8 @@ async def start_bot(clock: FakeClock, monkeypatch: pytest.MonkeyPatch):
         fake = fake or FakeDiscord()
         bot = build_bot(router, clock=clock)
         monkeypatch.setattr(async_context.get(), "request", fake.webhook)   # interaction callbacks, follow-ups
+        monkeypatch.setattr(DeadlineAdapter, "request",                       # first responses
+                            lambda adapter, *args, **kwargs: fake.webhook(*args, **kwargs))
         monkeypatch.setattr(bot.http, "request", fake.rest)                  # bot-token REST
         await bot.login("not-a-real-token")   # the real login: /users/@me, application info, setup_hook
         bots.append(bot)

@@ -16,6 +16,7 @@ from fakediscord import FakeDiscord, pointed_at
 
 from bot.core.router import Router
 from bot.discord.client import ShardedWhoHandlesBot, WhoHandlesBot, build_bot
+from bot.discord.deadline import DeadlineAdapter
 from bot.observability import HealthServer
 from bot.settings import Settings
 
@@ -204,6 +205,7 @@ async def test_every_command_is_timed_until_its_reply_is_sent(discord_env, monke
         return await deliver(route, session, payload=payload, **kwargs)
 
     monkeypatch.setattr(async_context.get(), "request", watching)
+    monkeypatch.setattr(DeadlineAdapter, "request", lambda adapter, *args, **kwargs: watching(*args, **kwargs))
     asked = [("who", {"topic": "human-trafficking"}), ("ice", {"aspect": "ero"}), ("agency", {"name": "ice"}),
              ("agency", {"name": "no such office"}), ("topics", {}), ("sources", {}), ("about", {})]
     for user_id, (command, options) in enumerate(asked, start=100):   # one member each: no per-user rate limit

@@ -31,6 +31,7 @@ from discord.ext import commands
 
 from bot.core.knowledge import KnowledgeError
 from bot.core.router import Router
+from bot.discord.deadline import note_arrival, respond
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
 from bot.discord.text import lang_for, say
 from bot.discord.translator import SpanishTranslator
@@ -201,7 +202,7 @@ class WhoHandlesBot(commands.Bot):
             await self.load_extension(extension)
         self.add_dynamic_items(PinButton, OpenTopicSelect, PickButton, PageButton)
         self.tree.error(self.on_tree_error)
-        self.tree.interaction_check = self.note_arrival  # type: ignore[method-assign]
+        self.tree.interaction_check = self.admit  # type: ignore[method-assign]
 
     # --- shared by the cogs -------------------------------------------------------------------------------------
 
@@ -226,16 +227,17 @@ class WhoHandlesBot(commands.Bot):
         if command is not None and received is not None:
             self.metrics.replied(command, time.perf_counter() - received)
 
-    async def note_arrival(self, interaction: discord.Interaction) -> bool:
-        """The tree's interaction_check: remember when the interaction arrived (for the latency histogram), and
-        turn work away politely while shutting down."""
-        interaction.extras["received"] = time.perf_counter()
+    async def admit(self, interaction: discord.Interaction) -> bool:
+        """The first check of every interaction (the tree's interaction_check, and each component's): remember when
+        it arrived (for Discord's deadline and the latency histogram), and turn work away politely while shutting
+        down."""
+        note_arrival(interaction)
         return not await self.turned_away(interaction)
 
     async def turned_away(self, interaction: discord.Interaction) -> bool:
         """While shutting down, True, and the member is told: a short private "restarting" message for a command or
-        a component (buttons, menus: each one's interaction_check asks here), no choices for autocomplete (Discord
-        accepts only choices in answer to it). False otherwise."""
+        a component (buttons, menus: each one's interaction_check asks through admit), no choices for autocomplete
+        (Discord accepts only choices in answer to it). False otherwise."""
         if not self.draining:
             return False
         if interaction.type is discord.InteractionType.autocomplete:
@@ -280,12 +282,12 @@ class WhoHandlesBot(commands.Bot):
         return error_id
 
     async def _tell(self, interaction: discord.Interaction, text: str) -> None:
+        message = {"content": text, "ephemeral": True, "allowed_mentions": discord.AllowedMentions.none()}
         try:
             if interaction.response.is_done():
-                await interaction.followup.send(text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none())
+                await interaction.followup.send(**message)
             else:
-                await interaction.response.send_message(text, ephemeral=True,
-                                                        allowed_mentions=discord.AllowedMentions.none())
+                await respond(interaction, **message)
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
             # Also a connection cut or refused: the member is then told nothing, but the log says why.
             log.warning("could not tell the member (interaction %s): %s", interaction.id, type(error).__name__)

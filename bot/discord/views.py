@@ -14,6 +14,7 @@ import discord
 
 from bot.core.answers import Answer
 from bot.core.router import Router
+from bot.discord.deadline import defer, respond
 from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, option_label, source_pages, topic_pages
 from bot.discord.text import lang_for, say
 from bot.observability import log_miss
@@ -38,26 +39,26 @@ def router_of(interaction: discord.Interaction) -> Router:
 
 async def reply(interaction: discord.Interaction, content: str | None = None, *, ephemeral: bool,
                 embed: discord.Embed | None = None, view: discord.ui.View | None = None) -> int | None:
-    """Send as the response, or as a follow-up once responded; mentions always off. Returns the message id when
-    Discord tells it."""
+    """Send as the first response (in time: see bot/discord/deadline.py), or as a follow-up once responded;
+    mentions always off. Returns the message id when Discord tells it."""
     kwargs: dict[str, Any] = {"content": content, "ephemeral": ephemeral, "allowed_mentions": NO_MENTIONS}
     if embed is not None:
         kwargs["embed"] = embed
     if view is not None:
         kwargs["view"] = view
     if interaction.response.is_done():
-        message = await interaction.followup.send(wait=True, **kwargs)
-        interaction.client.reply_sent(interaction)  # type: ignore[attr-defined]
-        return message.id
-    response = await interaction.response.send_message(**kwargs)
+        message_id: int | None = (await interaction.followup.send(wait=True, **kwargs)).id
+    else:
+        message_id = await respond(interaction, **kwargs)   # within Discord's deadline
     interaction.client.reply_sent(interaction)  # type: ignore[attr-defined]
-    return response.message_id
+    return message_id
 
 
-async def turned_away(interaction: discord.Interaction) -> bool:
-    """True while the bot shuts down (the member has been told): every component's interaction_check asks first,
-    since buttons and menus do not pass through the command tree's check."""
-    return await interaction.client.turned_away(interaction)  # type: ignore[attr-defined]
+async def may_go_on(interaction: discord.Interaction) -> bool:
+    """Every component's interaction_check, since buttons and menus do not pass through the command tree's check:
+    notes when the press arrived (Discord's deadline counts from then) and, while the bot shuts down, tells the
+    member and returns False."""
+    return await interaction.client.admit(interaction)  # type: ignore[attr-defined]
 
 
 def in_server(interaction: discord.Interaction) -> bool:
@@ -132,8 +133,8 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
         # In a DM with the bot the answer is private anyway: a plain message, without a Pin button.
         await reply(interaction, ephemeral=private, embed=answer_embed(answer), view=answer_view(answer, public=False))
         return
-    await deliver_public(interaction, answer.lang, key=repeat_key(answer),
-                         embed=answer_embed(answer), view=answer_view(answer, public=True))
+    await deliver_public(interaction, answer.lang, key=repeat_key(answer), embed=answer_embed(answer),
+                         view=answer_view(answer, public=True), private_view=answer_view(answer, public=False))
 
 
 def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
@@ -144,16 +145,20 @@ def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
 
 
 async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tuple[str, Any], embed: discord.Embed,
-                         view: discord.ui.View | None) -> None:
-    """A public reply, unless the same thing (`key`) was answered in this channel within the repeat window: then a
-    private pointer to that answer, in `lang`."""
+                         view: discord.ui.View | None, private_view: discord.ui.View | None) -> None:
+    """A public reply with `view`, unless the same thing (`key`) was answered in this channel within the repeat
+    window: then a private pointer to that answer, in `lang`. While that answer is still being sent, the member gets
+    their own private copy (with `private_view`) instead: the one being sent may yet fail, and a pointer to it would
+    then lead nowhere. A reply that fails frees its place in the window for the next member."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     channel_id = interaction.channel_id
     assert channel_id is not None
     earlier = bot.recent.claim(channel_id, key)
+    if earlier is not None and earlier.jump_url:
+        await reply(interaction, say(lang, "repeat", link=earlier.jump_url), ephemeral=True)
+        return
     if earlier is not None:
-        text = say(lang, "repeat", link=earlier.jump_url) if earlier.jump_url else say(lang, "repeat_pending")
-        await reply(interaction, text, ephemeral=True)
+        await reply(interaction, ephemeral=True, embed=embed, view=private_view)
         return
     try:
         message_id = await reply(interaction, ephemeral=False, embed=embed, view=view)
@@ -201,7 +206,7 @@ class PickButton(discord.ui.DynamicItem[discord.ui.Button],
                    agency=bool(match["agency"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        if await turned_away(interaction):
+        if not await may_go_on(interaction):
             return False
         if interaction.user.id == self.asker_id:
             return True
@@ -257,7 +262,7 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message)
         return await tell("pin_already")
     if not can_pin(interaction.app_permissions):
         return await tell("pin_bot_lacks")
-    await interaction.response.defer(ephemeral=True, thinking=True)
+    await defer(interaction, ephemeral=True)
     try:
         await message.pin(reason=pin_reason(interaction.user))
     except discord.Forbidden:
@@ -286,7 +291,7 @@ class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?
         return cls(match["topic"])
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return not await turned_away(interaction)
+        return await may_go_on(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -315,7 +320,7 @@ class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:
         return cls(match["scope"], list(item.options), item.placeholder)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return not await turned_away(interaction)
+        return await may_go_on(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -385,7 +390,7 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button],
         return cls(match["kind"], match["lang"], int(match["page"]), match["way"])
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return not await turned_away(interaction)
+        return await may_go_on(interaction)
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:

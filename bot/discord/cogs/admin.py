@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.deadline import defer, respond
 from bot.discord.text import lang_for, say
 
 if TYPE_CHECKING:
@@ -23,9 +24,9 @@ class Admin(commands.Cog):
     async def reload(self, interaction: discord.Interaction) -> None:
         lang = lang_for(interaction.locale)
         if not await self.bot.is_owner(interaction.user):
-            await interaction.response.send_message(say(lang, "reload_owner_only"), ephemeral=True)
+            await respond(interaction, content=say(lang, "reload_owner_only"), ephemeral=True)
             return
-        await interaction.response.defer(ephemeral=True, thinking=True)
+        await defer(interaction, ephemeral=True)
         problems = await self.bot.reload_knowledge()
         if problems:
             text = say(lang, "reload_refused", count=len(problems), first=problems[0][-300:])

@@ -90,7 +90,8 @@ class Browse(commands.Cog):
         if private or not in_server(interaction):
             await reply(interaction, ephemeral=private, embed=embed, view=view)
             return
-        await deliver_public(interaction, lang, key=("agency", agency_id), embed=embed, view=view)
+        await deliver_public(interaction, lang, key=("agency", agency_id), embed=embed, view=view,
+                             private_view=view)
 
     @agency.autocomplete("name")
     async def agency_autocomplete(self, interaction: discord.Interaction,
