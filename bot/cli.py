@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import os
 import sys
@@ -136,7 +137,11 @@ def console_reply(router: Router, line: str, lang: str, help_text: str) -> str |
 
 
 def _route(router: Router, args: argparse.Namespace) -> int:
-    for line in sys.stdin:
+    # Bytes in, decoded here: invalid UTF-8 becomes U+FFFD instead of ending the run (strict stdio) or of being
+    # echoed back into the JSON as invalid bytes (the locale's surrogateescape); out goes UTF-8 and nothing else.
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    sys.stdout.reconfigure(encoding="utf-8", errors="strict")  # type: ignore[union-attr]
+    for line in lines:
         query = line.rstrip("\n")
         print(json.dumps(route_record(router, query), ensure_ascii=False), flush=False)
     sys.stdout.flush()

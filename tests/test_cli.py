@@ -129,3 +129,21 @@ def test_route_names_the_level_of_each_answer():
     first, second = (json.loads(line) for line in lines)
     assert first["level"] == "topic" and first["topic"] == "human-trafficking" and first["status"] == "match"
     assert second["status"] == "none" and second["topic"] is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-8:strict", None])   # strict stdio, and the locale's default
+def test_route_reads_any_bytes_and_writes_only_valid_utf8(encoding: str | None):
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("DISCORD_TOKEN", "KNOWLEDGE_DIR", "PYTHONIOENCODING")}
+    environment["LC_ALL"] = "C.UTF-8"
+    if encoding:
+        environment["PYTHONIOENCODING"] = encoding
+    lines = [b"traf\xffficking", b"\xed\xa0\x80 asylum", b"\xc3", b"trafficking"]   # bad byte, CESU, cut short
+    result = subprocess.run([sys.executable, "-m", "bot", "route"], input=b"\n".join(lines) + b"\n",
+                            capture_output=True, timeout=60, env=environment, cwd=ROOT)
+    assert result.returncode == 0, result.stderr.decode("utf-8", "replace")
+    assert b"Traceback" not in result.stderr
+    records = [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]   # strict: valid UTF-8
+    assert [record["query"] for record in records] == ["traf\ufffdficking", "\ufffd\ufffd\ufffd asylum", "\ufffd",
+                                                       "trafficking"]
+    assert records[3]["topic"] == "human-trafficking"
