@@ -287,6 +287,37 @@ async def test_agency_autocomplete_and_answer(discord_env):
     assert [option["value"] for option in menu["options"]] == ["ice-mission", "human-trafficking", "detention"]
 
 
+def live_syntax(text: str) -> list[str]:
+    """The characters of Discord's link, mention, timestamp and emoji syntax ([ ] ( ) < >) that no backslash
+    escapes in `text`, the way Discord's markdown reads it (a backslash escapes the next character)."""
+    live, escaped = [], False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in "[]()<>":
+            live.append(char)
+    return live
+
+
+@pytest.mark.parametrize("typed", [
+    "[[click](https://evil.example)",                   # escape_markdown escaped only the outer bracket
+    "[ ||spoiler|| **bold** ](https://evil.example)",
+    "<#700000000000000001> </who:500000000000000001> <t:1700000000:R> <:wave:123456789012345678>",
+    "\\[x](https://evil.example)",                       # a backslash of our own must not undo the escape
+    "join discord.gg/abc or https://discord.com/invite/abc",
+])
+async def test_an_unknown_agency_echoes_the_name_with_its_syntax_neutralised(discord_env, typed: str):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("agency", name=typed)))
+    content = callback(fake)["data"]["content"]
+    assert content.startswith("I do not know an agency called")
+    assert live_syntax(content) == []
+    assert "discord.gg/" not in content and "discord.com/invite/" not in content
+    assert "||spoiler||" not in content and "**bold**" not in content
+
+
 async def test_an_agencys_topic_menu_opens_the_answer_privately_for_whoever_picks(discord_env):
     bot, fake = discord_env
     await fake.interact(bot, interaction_payload(2, slash("agency", name="HSI")))

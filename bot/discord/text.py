@@ -3,6 +3,8 @@ what people typed: escaped, so nobody can smuggle formatting or a mention throug
 
 from __future__ import annotations
 
+import re
+
 import discord
 
 ECHO_LIMIT = 100          # characters of user input repeated back
@@ -18,12 +20,22 @@ def lang_for(locale: discord.Locale | str | None) -> str:
     return "es" if locale in SPANISH_LOCALES else "en"
 
 
+# Every character that starts or ends Discord syntax: markdown (* _ ~ | ` > # -), masked links [..](..), and the
+# <..> forms (channel, slash-command, timestamp, custom emoji, bare-URL brackets); and the backslash itself. Escaped
+# one by one: discord.utils.escape_markdown skips the inside of a [..](..) span, so nested brackets stayed live.
+DISCORD_SYNTAX = re.compile(r"[\\*_~|`>#\-\[\]()<]")
+# An invite renders as a card even without https:// in front; a zero-width space after "discord" breaks the match.
+INVITE = re.compile(r"(discord)(?=(?:app)?\.com/invite/|\.gg/)", re.IGNORECASE)
+
+
 def echo(text: str, limit: int = ECHO_LIMIT) -> str:
-    """User text made safe to show: one line, at most `limit` characters, markdown and mentions neutralised."""
+    """User text made safe to show: one line, at most `limit` characters, with markdown, links, invites,
+    mentions and every <..> form neutralised."""
     flat = " ".join(str(text).split())
     if len(flat) > limit:
         flat = flat[: limit - 1].rstrip() + "…"
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(flat))
+    escaped = INVITE.sub("\\1\u200b", DISCORD_SYNTAX.sub(r"\\\g<0>", flat))
+    return discord.utils.escape_mentions(escaped)
 
 
 def shorten(text: str, limit: int) -> str:
