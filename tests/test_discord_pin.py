@@ -170,6 +170,16 @@ async def test_the_context_menu_refuses_other_peoples_messages(discord_env):
     assert pins(fake) == [] and told(fake) == "I can only pin my own answers."
 
 
+async def test_the_button_on_a_message_that_is_not_the_bots_refuses_like_the_menu(discord_env):
+    """Discord only sends presses of the bot's own buttons, but a forged payload carried the button on a member's
+    message and pinned it for a moderator."""
+    bot, fake = discord_env
+    message = await answer(bot, fake)
+    forged = dict(message, id=str(fake.snowflake()), author=user_payload(5, "someone"))
+    await fake.interact(bot, press(forged, permissions=MODERATOR))
+    assert pins(fake) == [] and told(fake) == "I can only pin my own answers."
+
+
 async def test_the_context_menu_is_for_servers_and_for_those_who_may_pin(discord_env):
     bot, _ = discord_env
     menu = bot.tree.get_command("Pin answer", type=discord.AppCommandType.message)

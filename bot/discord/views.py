@@ -248,12 +248,16 @@ def pin_reason(user: discord.abc.User) -> str:
 
 
 async def pin_answer(interaction: discord.Interaction, message: discord.Message) -> None:
-    """Pin `message` for a member allowed to pin there; anyone else gets a private refusal and nothing happens."""
+    """Pin `message`, one of the bot's own, for a member allowed to pin there; anything else gets a private
+    refusal and nothing happens. Both ways in (the button, the menu) come through here."""
     lang = lang_for(interaction.locale)
 
     async def tell(key: str) -> None:
         await reply(interaction, say(lang, key), ephemeral=True)
 
+    me = interaction.client.user
+    if me is None or message.author.id != me.id:
+        return await tell("pin_not_mine")
     if interaction.guild_id is None:
         return await tell("pin_guild_only")
     if not can_pin(interaction.permissions):

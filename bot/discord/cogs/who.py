@@ -16,8 +16,8 @@ from bot.core.answers import Answer
 from bot.core.knowledge import ICE_ASPECTS
 from bot.core.router import Router
 from bot.discord.embeds import SELECT_OPTION_LIMIT, option_label
-from bot.discord.text import lang_for, say
-from bot.discord.views import deliver, pin_answer, reply, router_of
+from bot.discord.text import lang_for
+from bot.discord.views import deliver, pin_answer, router_of
 
 if TYPE_CHECKING:
     from bot.discord.client import WhoHandlesBot
@@ -109,9 +109,6 @@ class Who(commands.Cog):
         await deliver(interaction, answer, private=private, command="ice")
 
     async def pin_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        if self.bot.user is None or message.author.id != self.bot.user.id:
-            await reply(interaction, say(lang_for(interaction.locale), "pin_not_mine"), ephemeral=True)
-            return
         await pin_answer(interaction, message)
 
 
