@@ -92,6 +92,14 @@ async def test_answers_follow_the_members_locale(discord_env, locale: str, title
     assert embed["fields"][0]["name"] == handled
 
 
+@pytest.mark.parametrize(("locale", "label"), [("es-419", "Fijar"), ("en-US", "Pin")])
+async def test_the_pin_button_speaks_the_answers_language(discord_env, locale: str, label: str):
+    bot, fake = discord_env
+    data = (await ask(bot, fake, "human-trafficking", locale=locale))["data"]
+    [pin] = [button for button in buttons(data) if button.get("custom_id") == "who:pin:human-trafficking"]
+    assert pin["label"] == label and pin["emoji"]["name"] == "📌"
+
+
 async def test_a_latin_american_spanish_member_gets_the_spanish_text(discord_env):
     bot, fake = discord_env
     embed = (await ask(bot, fake, "detention", locale="es-419"))["data"]["embeds"][0]

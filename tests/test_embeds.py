@@ -70,6 +70,15 @@ def _lines(pages: list[discord.Embed]) -> int:
     return sum((field.value or "").count("\n") + 1 for page in pages for field in page.fields)
 
 
+def test_spanish_topic_pages_name_the_handlers_in_spanish(real: Router):
+    pages = "\n".join(field.value or "" for page in topic_pages(real.knowledge, "es") for field in page.fields)
+    for english in ("State Department", "Coast Guard", "Border Patrol", "Secret Service"):
+        assert f"({english})" not in pages
+    assert "(Patrulla Fronteriza)" in pages and "(Guardia Costera)" in pages and "(ICE)" in pages
+    english_pages = "\n".join(field.value or "" for page in topic_pages(real.knowledge, "en") for field in page.fields)
+    assert "(Border Patrol)" in english_pages
+
+
 def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):
     answer = mini_router.topic("human-trafficking")
     assert answer is not None

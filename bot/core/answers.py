@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.core.knowledge import Knowledge
+from bot.core.knowledge import Agency, Knowledge
 from bot.core.matching import Level, Resolution, Status
 
 LANGUAGES = ("en", "es")
@@ -121,10 +121,23 @@ class Answer:
         return NO_TOPIC.get(self.lang, NO_TOPIC["en"]).format(office=self.handler.short)
 
 
+SHORT_NAME_LIMIT = 24   # a Spanish name longer than this is no short name ("CIS Ombudsman" stays as it is)
+
+
+def short_name(agency: Agency, lang: str = "en") -> str:
+    """What to call an agency in a list or a chain: its acronym in any language ("ICE"), but a short name in
+    English words ("Coast Guard") only in English; a Spanish reader gets its Spanish name ("Guardia Costera")
+    where that is short too."""
+    if (lang == "es" and agency.es_name and not agency.short.isupper()
+            and len(agency.es_name) <= SHORT_NAME_LIMIT):
+        return agency.es_name
+    return agency.short
+
+
 def agency_ref(knowledge: Knowledge, agency_id: str, lang: str = "en") -> AgencyRef:
     agency = knowledge.agencies[agency_id]
     name = agency.es_name if lang == "es" and agency.es_name else agency.name
-    return AgencyRef(agency.id, name, agency.short)
+    return AgencyRef(agency.id, name, short_name(agency, lang))
 
 
 def topic_ref(knowledge: Knowledge, topic_id: str, lang: str = "en", score: float | None = None) -> TopicRef:

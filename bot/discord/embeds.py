@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import discord
 
-from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label
+from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label, short_name
 from bot.core.knowledge import Knowledge
 from bot.discord.text import say, shorten
 
@@ -241,7 +241,7 @@ def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> disc
     words = labels(lang)
     agency = knowledge.agencies[agency_id]
     name = agency.es_name if lang == "es" and agency.es_name else agency.name
-    chain = " › ".join(a.short for a in reversed(knowledge.chain(agency_id)))
+    chain = " › ".join(short_name(a, lang) for a in reversed(knowledge.chain(agency_id)))
     offices = [a for a in knowledge.agencies.values() if a.id != agency_id and agency_id in
                {p.id for p in knowledge.chain(a.id)}]
     direct = knowledge.topics_handled_by(agency_id)
@@ -255,10 +255,10 @@ def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> disc
     fitter = _Fitter(title=name, description=description, colour=knowledge.colour(agency_id), url=agency.url,
                      author=chain, footer=_disclaimer(lang))
     if direct:
-        fitter.field(agency_label(name, agency.short), _topic_lines(direct, lang))
+        fitter.field(agency_label(name, short_name(agency, lang)), _topic_lines(direct, lang))
     for office, topics in nested:
         office_name = office.es_name if lang == "es" and office.es_name else office.name
-        fitter.field(agency_label(office_name, office.short), _topic_lines(topics, lang))
+        fitter.field(agency_label(office_name, short_name(office, lang)), _topic_lines(topics, lang))
     involved = [topic for topic in knowledge.topics.values()
                 if any(item.agency == agency_id for item in topic.also)]
     if involved:
@@ -282,7 +282,8 @@ def topic_pages(knowledge: Knowledge, lang: str = "en", per_page: int = TOPICS_P
     """Every topic, by title, as pages for the /topics browser."""
     words = labels(lang)
     rows = sorted(
-        (topic.localized(lang).title, knowledge.agencies[topic.handler].short) for topic in knowledge.topics.values()
+        (topic.localized(lang).title, short_name(knowledge.agencies[topic.handler], lang))
+        for topic in knowledge.topics.values()
     )
     pages = [rows[start:start + per_page] for start in range(0, len(rows), per_page)] or [[]]
     embeds = []

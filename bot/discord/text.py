@@ -55,6 +55,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "only_asker": "Only the person who asked can pick here. Ask your own question with /who.",
         "repeat": "This was answered in this channel a moment ago: {link}",
         "slow_down": "You are asking very fast. Please wait {seconds} s and try again.",
+        "pin_button": "Pin",
         "pin_guild_only": "Pinning works in server channels only.",
         "pin_not_allowed": "Only members who may pin messages in this channel can pin answers.",
         "pin_bot_lacks": "I am not allowed to pin messages here. A moderator can give me the Pin Messages "
@@ -88,6 +89,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "only_asker": "Solo quien preguntó puede elegir aquí. Haga su propia pregunta con /who.",
         "repeat": "Esto se respondió en este canal hace un momento: {link}",
         "slow_down": "Está preguntando muy rápido. Espere {seconds} s y vuelva a intentarlo.",
+        "pin_button": "Fijar",
         "pin_guild_only": "Fijar mensajes solo funciona en canales de un servidor.",
         "pin_not_allowed": "Solo los miembros que pueden fijar mensajes en este canal pueden fijar respuestas.",
         "pin_bot_lacks": "No tengo permiso para fijar mensajes aquí. Un moderador puede darme el permiso "

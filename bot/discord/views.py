@@ -108,7 +108,7 @@ def answer_view(answer: Answer, public: bool) -> discord.ui.View | None:
     opens a related topic. None when there is nothing to show. Kept per Answer like its embed (see SharedView)."""
     items: list[discord.ui.Item[Any]] = []
     if public and answer.topic_id:
-        items.append(PinButton(answer.topic_id))
+        items.append(PinButton(answer.topic_id, answer.lang))
     if answer.related:
         items.append(OpenTopicSelect("related", [(option_label(ref), ref.id) for ref in answer.related],
                                      say(answer.lang, "open_topic")))
@@ -282,11 +282,12 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message)
 
 
 class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?P<topic>[a-z0-9-]{1,92})"):
-    """📌 under every public answer. The topic id rides in the custom_id, so the button works after a restart."""
+    """📌 under every public answer, labelled in the answer's language. The topic id rides in the custom_id, so the
+    button works after a restart."""
 
-    def __init__(self, topic_id: str):
-        super().__init__(discord.ui.Button(label="Pin", emoji="📌", style=discord.ButtonStyle.secondary,
-                                           custom_id=f"who:pin:{topic_id[:92]}"))
+    def __init__(self, topic_id: str, lang: str = "en"):
+        super().__init__(discord.ui.Button(label=say(lang, "pin_button"), emoji="📌",
+                                           style=discord.ButtonStyle.secondary, custom_id=f"who:pin:{topic_id[:92]}"))
         self.topic_id = topic_id
 
     @classmethod
