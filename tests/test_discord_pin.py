@@ -156,11 +156,12 @@ def context_menu(message: dict, **kwargs) -> dict:
     return interaction_payload(2, data, **kwargs)
 
 
-async def test_the_context_menu_pins_the_bots_own_answer(discord_env):
+async def test_the_context_menu_pins_the_bots_own_answer_and_the_audit_log_says_how(discord_env):
     bot, fake = discord_env
     message = await answer(bot, fake)
-    await fake.interact(bot, context_menu(message, permissions=PINNER))
-    assert len(pins(fake)) == 1 and told(fake) == "Pinned."
+    await fake.interact(bot, context_menu(message, user_id=11, permissions=PINNER))
+    assert [call.reason for call in pins(fake)] == ["Pinned with the who-handles Pin answer menu by member11 (11)"]
+    assert told(fake) == "Pinned."
 
 
 async def test_the_context_menu_refuses_other_peoples_messages(discord_env):

@@ -243,13 +243,16 @@ def can_pin(permissions: discord.Permissions) -> bool:
     return permissions.administrator or permissions.manage_messages or bool(getattr(permissions, "pin_messages", False))
 
 
-def pin_reason(user: discord.abc.User) -> str:
-    return f"Pinned with the who-handles Pin button by {user} ({user.id})"[:PIN_REASON_LIMIT]
+PIN_WAYS = {"button": "Pin button", "menu": "Pin answer menu"}   # how a member pinned, for the audit log
 
 
-async def pin_answer(interaction: discord.Interaction, message: discord.Message) -> None:
+def pin_reason(user: discord.abc.User, via: str) -> str:
+    return f"Pinned with the who-handles {PIN_WAYS[via]} by {user} ({user.id})"[:PIN_REASON_LIMIT]
+
+
+async def pin_answer(interaction: discord.Interaction, message: discord.Message, *, via: str) -> None:
     """Pin `message`, one of the bot's own, for a member allowed to pin there; anything else gets a private
-    refusal and nothing happens. Both ways in (the button, the menu) come through here."""
+    refusal and nothing happens. Both ways in come through here: `via` is "button" or "menu"."""
     lang = lang_for(interaction.locale)
 
     async def tell(key: str) -> None:
@@ -268,7 +271,7 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message)
         return await tell("pin_bot_lacks")
     await defer(interaction, ephemeral=True)
     try:
-        await message.pin(reason=pin_reason(interaction.user))
+        await message.pin(reason=pin_reason(interaction.user, via))
     except discord.Forbidden:
         return await tell("pin_bot_lacks")
     except discord.NotFound:
@@ -301,7 +304,7 @@ class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
             assert interaction.message is not None  # a button press always comes with its message
-            await pin_answer(interaction, interaction.message)
+            await pin_answer(interaction, interaction.message, via="button")
         except Exception as error:
             await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 

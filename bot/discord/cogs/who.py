@@ -109,7 +109,7 @@ class Who(commands.Cog):
         await deliver(interaction, answer, private=private, command="ice")
 
     async def pin_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        await pin_answer(interaction, message)
+        await pin_answer(interaction, message, via="menu")
 
 
 async def setup(bot: WhoHandlesBot) -> None:
