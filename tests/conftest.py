@@ -212,12 +212,13 @@ def mini_router() -> Router:
 @pytest.fixture
 async def start_bot(clock: FakeClock, monkeypatch: pytest.MonkeyPatch):
     """A factory: `await start_bot(router)` → (bot, fake), a logged-in bot whose every network call lands in a
-    fake Discord. Several bots may share one fake (a restart)."""
+    fake Discord. Several bots may share one fake (a restart). Keyword arguments go to build_bot."""
     bots: list[WhoHandlesBot] = []
 
-    async def start(router: Router, fake: FakeDiscord | None = None) -> tuple[WhoHandlesBot, FakeDiscord]:
+    async def start(router: Router, fake: FakeDiscord | None = None,
+                    **options: Any) -> tuple[WhoHandlesBot, FakeDiscord]:
         fake = fake or FakeDiscord()
-        bot = build_bot(router, clock=clock)
+        bot = build_bot(router, clock=clock, **options)
         monkeypatch.setattr(async_context.get(), "request", fake.webhook)   # interaction callbacks, follow-ups
         monkeypatch.setattr(DeadlineAdapter, "request",                       # first responses
                             lambda adapter, *args, **kwargs: fake.webhook(*args, **kwargs))

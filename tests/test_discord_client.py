@@ -56,10 +56,10 @@ def test_mentions_are_disabled_on_the_client_itself(mini_router: Router):
 
 async def test_setup_hook_wires_the_cogs_the_error_handler_and_the_persistent_items(discord_env):
     bot, _ = discord_env
-    assert set(bot.cogs) == {"Who", "Browse", "Admin"}
+    assert set(bot.cogs) == {"Who", "Browse"}            # no DEV_GUILD_ID: no /reload anywhere (SIGHUP reloads)
     assert bot.tree.on_error == bot.on_tree_error
     names = sorted(command.name for command in bot.tree.get_commands(type=discord.AppCommandType.chat_input))
-    assert names == ["about", "agency", "ice", "reload", "sources", "topics", "who"]
+    assert names == ["about", "agency", "ice", "sources", "topics", "who"]
     assert bot.tree.get_command("Pin answer", type=discord.AppCommandType.message) is not None
 
 
@@ -334,11 +334,15 @@ async def test_the_dry_run_payload_is_what_the_real_tree_sends(mini_router: Rout
 
 def test_sync_dry_run_from_the_command_line_needs_no_token():
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DISCORD_API_BASE")}
-    result = subprocess.run([sys.executable, "-m", "bot", "sync", "--dry-run", "--guild", "42"], capture_output=True,
-                            text=True, timeout=60, env=env, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    names = [command["name"] for command in json.loads(result.stdout)]
-    assert names == ["who", "ice", "agency", "topics", "sources", "about", "reload", "Pin answer"]
+    names = {}
+    for dev_guild in ("", "42"):
+        result = subprocess.run([sys.executable, "-m", "bot", "sync", "--dry-run", "--guild", "42"],
+                                capture_output=True, text=True, timeout=60, env=env | {"DEV_GUILD_ID": dev_guild},
+                                cwd=ROOT)
+        assert result.returncode == 0, result.stderr
+        names[dev_guild] = [command["name"] for command in json.loads(result.stdout)]
+    assert names[""] == ["who", "ice", "agency", "topics", "sources", "about", "Pin answer"]
+    assert names["42"] == ["reload", "who", "ice", "agency", "topics", "sources", "about", "Pin answer"]
 
 
 def test_sync_without_a_token_says_so(capsys):
@@ -357,7 +361,8 @@ def test_sync_sends_the_dry_run_payload(capsys, route_base, guild_id: int | None
     where = f"/guilds/{guild_id}/commands" if guild_id else "/applications/1/commands"
     assert len(put) == 1 and put[0][0].endswith(where)
     assert put[0][1] == expected
-    assert "synced 8 commands" in capsys.readouterr().out
+    assert "reload" not in [command["name"] for command in expected]   # not in every server's list
+    assert "synced 7 commands" in capsys.readouterr().out
 
 
 def test_sync_with_a_refused_token(capsys, route_base):
@@ -383,7 +388,7 @@ def test_sync_without_a_guild_uses_dev_guild_id_and_says_so(capsys, route_base):
         puts = [path for method, path, _ in local.requests if method == "PUT"]
     assert status == 0
     assert puts == ["/api/v10/applications/1/guilds/4242/commands"]
-    assert "synced 8 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out
+    assert "synced 8 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out   # /reload among them
 
 
 def test_sync_guild_and_global_override_dev_guild_id(capsys, route_base):
@@ -393,9 +398,12 @@ def test_sync_guild_and_global_override_dev_guild_id(capsys, route_base):
         assert sync_commands(77, environ=env) == 0
         assert sync_commands(None, environ=env, use_dev_guild=False) == 0
         puts = [path for method, path, _ in local.requests if method == "PUT"]
-    assert puts == ["/api/v10/applications/1/guilds/77/commands", "/api/v10/applications/1/commands"]
+    # --global still gives the operator's guild its /reload, and only that
+    assert puts == ["/api/v10/applications/1/guilds/77/commands", "/api/v10/applications/1/commands",
+                    "/api/v10/applications/1/guilds/4242/commands"]
     out = capsys.readouterr().out
-    assert "to guild 77:" in out and "to all guilds" in out and "DEV_GUILD_ID" not in out
+    assert "to guild 77:" in out and "to all guilds" in out
+    assert "synced 1 commands to guild 4242 (DEV_GUILD_ID): reload" in out
 
 
 def test_sync_refuses_a_bad_dev_guild_id(capsys, route_base):
@@ -414,7 +422,8 @@ def test_sync_command_line_documents_and_uses_dev_guild_id():
         everywhere = _sync_process("--global", **env)
         puts = [path for method, path, _ in local.requests if method == "PUT"]
     assert to_dev_guild.returncode == 0 and everywhere.returncode == 0, to_dev_guild.stderr + everywhere.stderr
-    assert puts == ["/api/v10/applications/1/guilds/4242/commands", "/api/v10/applications/1/commands"]
+    assert puts == ["/api/v10/applications/1/guilds/4242/commands", "/api/v10/applications/1/commands",
+                    "/api/v10/applications/1/guilds/4242/commands"]
     assert "guild 4242 (DEV_GUILD_ID" in to_dev_guild.stdout
     assert "--guild" in _sync_process("--guild", "1", "--global").stderr    # one or the other
 

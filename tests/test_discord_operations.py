@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import discord
-from conftest import MEMBER_BITS, MINI, PIN_BITS, interaction_payload, slash
+from conftest import GUILD_ID, MEMBER_BITS, MINI, PIN_BITS, interaction_payload, slash
 from discord.webhook.async_ import async_context
 from fakediscord import FakeDiscord, pointed_at
 
@@ -95,16 +95,27 @@ async def wait_until(condition, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
+def reload_command() -> dict:
+    """/reload as Discord sends it: a command registered in one guild carries that guild's id."""
+    return slash("reload") | {"guild_id": str(GUILD_ID)}
+
+
+async def test_reload_is_only_in_the_operators_server(start_bot, mini_router: Router):
+    bot, _ = await start_bot(mini_router, dev_guild_id=GUILD_ID)
+    assert bot.tree.get_command("reload") is None                                # not in every server's list
+    assert bot.tree.get_command("reload", guild=discord.Object(id=GUILD_ID)) is not None
+
+
 async def test_reload_command_is_for_the_owner_only(start_bot, mini_router: Router, monkeypatch):
-    bot, fake = await start_bot(mini_router)
+    bot, fake = await start_bot(mini_router, dev_guild_id=GUILD_ID)
 
     async def is_owner(user: discord.abc.User) -> bool:
         return user.id == 7
 
     monkeypatch.setattr(bot, "is_owner", is_owner)
-    await fake.interact(bot, interaction_payload(2, slash("reload"), user_id=42))
+    await fake.interact(bot, interaction_payload(2, reload_command(), user_id=42))
     assert "Only the bot's owner" in fake.last()["content"]
-    await fake.interact(bot, interaction_payload(2, slash("reload"), user_id=7))
+    await fake.interact(bot, interaction_payload(2, reload_command(), user_id=7))
     assert "Reloaded the knowledge table" in fake.last()["content"]
 
 
@@ -261,7 +272,7 @@ async def test_a_reload_that_hangs_is_refused_in_time_and_does_not_wedge_the_nex
     """A read that never returns (a stuck network mount): the reload gives up, the owner's /reload still gets its
     follow-up, and the next reload goes through."""
     table = copy_table(tmp_path)
-    bot, fake = await start_bot(Router.load(table))
+    bot, fake = await start_bot(Router.load(table), dev_guild_id=GUILD_ID)
     bot.knowledge_dir = table
     real_load, stuck = Router.load, threading.Event()
 
@@ -279,7 +290,7 @@ async def test_a_reload_that_hangs_is_refused_in_time_and_does_not_wedge_the_nex
 
         monkeypatch.setattr(bot, "is_owner", is_owner)
         monkeypatch.setattr("bot.discord.client.RELOAD_TIMEOUT_SECONDS", 0.2)
-        await asyncio.wait_for(fake.interact(bot, interaction_payload(2, slash("reload"))), 5)
+        await asyncio.wait_for(fake.interact(bot, interaction_payload(2, reload_command())), 5)
         assert "problem" in fake.last()["content"]          # the follow-up came, with the reason
 
         monkeypatch.setattr(Router, "load", staticmethod(real_load))

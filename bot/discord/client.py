@@ -68,7 +68,8 @@ def package_version() -> str:
 
 class WhoHandlesBot(commands.Bot):
     def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
-                 metrics: Metrics | None = None, knowledge_dir: Path | None = None, **options: Any):
+                 metrics: Metrics | None = None, knowledge_dir: Path | None = None, dev_guild_id: int | None = None,
+                 **options: Any):
         super().__init__(
             command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
             help_command=None,
@@ -78,6 +79,7 @@ class WhoHandlesBot(commands.Bot):
         )
         self._router = router
         self.knowledge_dir = knowledge_dir
+        self.dev_guild_id = dev_guild_id   # the operator's server: the only one with /reload
         self.limits = limits or Limits()
         self.clock = clock
         self.recent = RecentAnswers(self.limits.repeat_window_seconds, clock)
@@ -301,13 +303,14 @@ class ShardedWhoHandlesBot(WhoHandlesBot, commands.AutoShardedBot):
 def build_bot(router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
               metrics: Metrics | None = None, settings: Settings | None = None, **options: Any) -> WhoHandlesBot:
     """A bot ready to log in; nothing here touches the network."""
+    if settings is not None:
+        options.setdefault("knowledge_dir", settings.knowledge_dir)
+        options.setdefault("dev_guild_id", settings.dev_guild_id)
     if settings is not None and settings.shard_count:
         shard_ids = list(settings.shard_ids) if settings.shard_ids else list(range(settings.shard_count))
         return ShardedWhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics,
-                                    knowledge_dir=settings.knowledge_dir, shard_count=settings.shard_count,
-                                    shard_ids=shard_ids, **options)
-    knowledge_dir = settings.knowledge_dir if settings is not None else None
-    return WhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics, knowledge_dir=knowledge_dir, **options)
+                                    shard_count=settings.shard_count, shard_ids=shard_ids, **options)
+    return WhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics, **options)
 
 
 # --- the local fake Discord -------------------------------------------------------------------------------------------
@@ -476,21 +479,24 @@ async def _shut_down(bot: WhoHandlesBot) -> None:
 def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: Mapping[str, str] | None = None, *,
                   use_dev_guild: bool = True) -> int:
     """Send the application commands to Discord (globally, or to one guild for instant testing). Without guild_id,
-    the guild is DEV_GUILD_ID when that is set (use_dev_guild=False, `--global`, ignores it). With dry_run, print
-    instead, as JSON, exactly the payload discord.py's CommandTree.sync would send; no token, no network."""
+    the guild is DEV_GUILD_ID when that is set (use_dev_guild=False, `--global`, ignores it). /reload, the
+    operator's, goes to DEV_GUILD_ID only, never to every server's list. With dry_run, print instead, as JSON,
+    exactly the payload discord.py's CommandTree.sync would send (the first, for a global sync that also updates
+    DEV_GUILD_ID); no token, no network."""
+    env = os.environ if environ is None else environ
+    try:
+        dev_guild_id = Settings.from_env({"DEV_GUILD_ID": env.get("DEV_GUILD_ID", "")}).dev_guild_id
+    except SettingsError as error:
+        print(f"who-handles: {error}", file=sys.stderr)
+        return 2
+    chosen_by = ""
+    if guild_id is None and use_dev_guild and dev_guild_id:
+        guild_id = dev_guild_id
+        chosen_by = " (DEV_GUILD_ID; --global syncs to all guilds)"
     if dry_run:
-        payload = asyncio.run(command_payload(guild_id))
+        payload = asyncio.run(command_payload(guild_id, dev_guild_id))
         print(json.dumps(payload, ensure_ascii=False, indent=2))
         return 0
-    env = os.environ if environ is None else environ
-    chosen_by = ""
-    if guild_id is None and use_dev_guild:
-        try:
-            guild_id = Settings.from_env({"DEV_GUILD_ID": env.get("DEV_GUILD_ID", "")}).dev_guild_id
-        except SettingsError as error:
-            print(f"who-handles: {error}", file=sys.stderr)
-            return 2
-        chosen_by = " (DEV_GUILD_ID; --global syncs to all guilds)" if guild_id else ""
     token = env.get("DISCORD_TOKEN", "").strip()
     if not token:
         print("who-handles: sync needs DISCORD_TOKEN (or use --dry-run)", file=sys.stderr)
@@ -501,7 +507,7 @@ def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: M
         print(f"who-handles: {error}", file=sys.stderr)
         return 2
     try:
-        synced = asyncio.run(_sync(token, guild_id))
+        synced = asyncio.run(_sync(token, guild_id, dev_guild_id))
     except discord.LoginFailure:
         print("who-handles: Discord refused the token in DISCORD_TOKEN.", file=sys.stderr)
         return 3
@@ -517,9 +523,10 @@ def sync_commands(guild_id: int | None = None, dry_run: bool = False, environ: M
     except Exception as error:  # the last line of defence, as for `run`: say what, never with the token
         print(f"who-handles: sync failed: {type(error).__name__}: {error}".replace(token, "[token]"), file=sys.stderr)
         return 1
-    where = (f"guild {guild_id}{chosen_by}" if guild_id
-             else "all guilds (global commands can take up to an hour to appear)")
-    print(f"synced {len(synced)} commands to {where}: {', '.join(command.name for command in synced)}")
+    for target, sent in synced:
+        where = (f"guild {target}{chosen_by if target == guild_id else ' (DEV_GUILD_ID)'}" if target
+                 else "all guilds (global commands can take up to an hour to appear)")
+        print(f"synced {len(sent)} commands to {where}: {', '.join(command.name for command in sent)}")
     return 0
 
 
@@ -531,16 +538,21 @@ def _prepare_tree(bot: WhoHandlesBot, guild_id: int | None) -> discord.Object | 
     return guild
 
 
-async def _sync(token: str, guild_id: int | None) -> list[app_commands.AppCommand]:
-    bot = build_bot(None)
+async def _sync(token: str, guild_id: int | None,
+                dev_guild_id: int | None) -> list[tuple[int | None, list[app_commands.AppCommand]]]:
+    """(guild id or None for global, the commands synced there), for each list sent."""
+    bot = build_bot(None, dev_guild_id=dev_guild_id)
     async with bot:
         await bot.login(token)    # runs setup_hook, which builds the tree
-        return await bot.tree.sync(guild=_prepare_tree(bot, guild_id))
+        synced = [(guild_id, await bot.tree.sync(guild=_prepare_tree(bot, guild_id)))]
+        if guild_id is None and dev_guild_id is not None:   # the operator's own commands, in their guild only
+            synced.append((dev_guild_id, await bot.tree.sync(guild=discord.Object(id=dev_guild_id))))
+        return synced
 
 
-async def command_payload(guild_id: int | None = None) -> list[dict[str, Any]]:
+async def command_payload(guild_id: int | None = None, dev_guild_id: int | None = None) -> list[dict[str, Any]]:
     """The JSON body CommandTree.sync would PUT, captured from the real tree at the HTTP layer."""
-    bot = build_bot(None, application_id=DRY_RUN_APPLICATION_ID)
+    bot = build_bot(None, application_id=DRY_RUN_APPLICATION_ID, dev_guild_id=dev_guild_id)
     captured: list[Any] = []
 
     async def capture(route: discord.http.Route, **kwargs: Any) -> list[Any]:

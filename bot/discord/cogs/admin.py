@@ -1,4 +1,7 @@
-"""Owner-only maintenance: reload the knowledge table without a restart."""
+"""Owner-only maintenance: reload the knowledge table without a restart.
+
+/reload lives in the operator's own server (DEV_GUILD_ID) only: synced globally, every server's admins saw a command
+that only ever told them no. Without DEV_GUILD_ID there is no /reload; SIGHUP reloads."""
 
 from __future__ import annotations
 
@@ -36,4 +39,5 @@ class Admin(commands.Cog):
 
 
 async def setup(bot: WhoHandlesBot) -> None:
-    await bot.add_cog(Admin(bot))
+    if bot.dev_guild_id is not None:
+        await bot.add_cog(Admin(bot), guild=discord.Object(id=bot.dev_guild_id))
