@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import unicodedata
 from pathlib import Path
 
 import discord
@@ -77,6 +78,23 @@ def test_spanish_topic_pages_name_the_handlers_in_spanish(real: Router):
     assert "(Patrulla Fronteriza)" in pages and "(Guardia Costera)" in pages and "(ICE)" in pages
     english_pages = "\n".join(field.value or "" for page in topic_pages(real.knowledge, "en") for field in page.fields)
     assert "(Border Patrol)" in english_pages
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_topic_pages_are_in_alphabetical_order_not_character_code_order(real: Router, lang: str):
+    lines = [line for page in topic_pages(real.knowledge, lang) for field in page.fields
+             for line in (field.value or "").splitlines()]
+    titles = [line.removeprefix("• **").split("**")[0] for line in lines]
+
+    def plain(title: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", title) if not unicodedata.combining(c)).casefold()
+
+    assert titles == sorted(titles, key=plain)
+    if lang == "en":
+        assert titles.index("Advance parole and refugee travel documents") < titles.index(
+            next(title for title in titles if title.startswith("ATF")))
+    else:
+        assert not titles[-1].startswith("Órdenes")
 
 
 def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):

@@ -7,6 +7,7 @@ rejected by Discord with a 400 in front of the person who asked.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from functools import lru_cache
@@ -274,17 +275,21 @@ def agency_topics(knowledge: Knowledge, agency_id: str) -> list[str]:
     return own + offices
 
 
+def alphabetical(text: str) -> str:
+    """A sort key that reads as people read: case and accents aside ("Advance" before "ATF", "Órdenes" among the
+    O's), where sorting the raw text orders by character code."""
+    return "".join(char for char in unicodedata.normalize("NFKD", text) if not unicodedata.combining(char)).casefold()
+
+
 def _topic_lines(topics: Iterable, lang: str) -> list[str]:
-    return sorted(f"• {topic.localized(lang).title}" for topic in topics)
+    return sorted((f"• {topic.localized(lang).title}" for topic in topics), key=alphabetical)
 
 
 def topic_pages(knowledge: Knowledge, lang: str = "en", per_page: int = TOPICS_PER_PAGE) -> list[discord.Embed]:
     """Every topic, by title, as pages for the /topics browser."""
     words = labels(lang)
-    rows = sorted(
-        (topic.localized(lang).title, short_name(knowledge.agencies[topic.handler], lang))
-        for topic in knowledge.topics.values()
-    )
+    rows = sorted(((topic.localized(lang).title, short_name(knowledge.agencies[topic.handler], lang))
+                   for topic in knowledge.topics.values()), key=lambda row: alphabetical(row[0]))
     pages = [rows[start:start + per_page] for start in range(0, len(rows), per_page)] or [[]]
     embeds = []
     for number, page in enumerate(pages, start=1):
