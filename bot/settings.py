@@ -60,6 +60,7 @@ class Settings:
     user_rate_seconds: float = 30.0
     log_misses: bool = False
     api_base: str | None = None
+    code_url: str | None = None        # where the code is published, for /about; nothing is shown without it
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -93,6 +94,7 @@ class Settings:
             user_rate_seconds=read.number("USER_RATE_SECONDS", 30.0, minimum=0.001),
             log_misses=read.flag("LOG_MISSES"),
             api_base=read.loopback_url("DISCORD_API_BASE"),
+            code_url=read.https_url("CODE_URL"),
         )
         if problems:
             raise SettingsError(problems)
@@ -180,6 +182,19 @@ class _Reader:
             self.problems.append(f"{name} must be 1 or 0, got {raw[:40]!r}")
             return False
         return raw in ("1", "true", "yes")
+
+    def https_url(self, name: str) -> str | None:
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        try:
+            parts = urlsplit(raw)
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme != "https" or not parts.hostname:
+            self.problems.append(f"{name} must be an https:// address, got {raw[:60]!r}")
+            return None
+        return raw
 
     def loopback_url(self, name: str) -> str | None:
         """A REST base for a local fake Discord. Only loopback hosts: the token is sent there."""

@@ -402,7 +402,7 @@ async def test_sources_and_about(discord_env):
     await fake.interact(bot, interaction_payload(2, slash("about")))
     about = callback(fake)["data"]["embeds"][0]
     text = str(about)
-    assert "the who-handles repository" in text and "not legal advice" in text and "2026-11-25" in text
+    assert "keeps nothing about members" in text and "not legal advice" in text and "2026-11-25" in text
     assert f"/channels/{GUILD_ID}/{CHANNEL_ID}" not in text
 
 

@@ -93,4 +93,4 @@ async def test_browsing_the_real_table(clock):
         await member.click(shown.response, custom_id=buttons[2]["custom_id"])   # ▶
         assert shown.response.components[0]["components"][1]["label"].startswith("2/")
         about = await member.slash(channel, "about")
-        assert "the who-handles repository" in str(about.response.embeds[0].to_dict())
+        assert "keeps nothing about members" in str(about.response.embeds[0].to_dict())

@@ -203,13 +203,24 @@ def test_option_labels_fit_discords_100_characters(real: Router):
     assert len(option_label(weird)) <= SELECT_LABEL_LIMIT
 
 
-def test_about_names_the_repository_without_inventing_a_url(mini_router: Router):
-    embed = about_embed(mini_router.knowledge, "0.1.0")
-    text = " ".join([embed.description or "", embed.footer.text or ""] + [f.value or "" for f in embed.fields])
-    assert "the who-handles repository" in text
-    assert "http" not in text
-    assert "0.1.0" in text and "2026-11-25" in text and "not legal advice" in text
-    assert "4 agencies · 3 topics · 2 sources" in text
+def test_about_has_no_internal_ids_says_what_it_keeps_and_links_no_code_it_was_not_given(mini_router: Router):
+    knowledge = mini_router.knowledge
+    for lang, privacy in (("en", "keeps nothing about members: no user ids"),
+                          ("es", "no guarda nada sobre los miembros: ni ids de usuario")):
+        embed = about_embed(knowledge, "0.1.0", lang)
+        text = " ".join([embed.description or "", embed.footer.text or ""]
+                        + [f"{f.name} {f.value}" for f in embed.fields])
+        assert knowledge.version not in text and knowledge.version.split("/")[-1] not in text   # "2026-11-26/71t"
+        assert "2026-11-25" in text and "0.1.0" in text
+        assert privacy in text
+        assert "http" not in text and "repositor" not in text          # no code link nobody configured
+    assert "4 agencies · 3 topics · 2 sources" in str(about_embed(knowledge, "0.1.0").fields)
+
+
+def test_about_links_the_code_when_its_address_is_configured(mini_router: Router):
+    embed = about_embed(mini_router.knowledge, "0.1.0", code_url="https://git.example.org/who-handles")
+    [code] = [field for field in embed.fields if field.name == "Code"]
+    assert code.value == "[git.example.org/who-handles](https://git.example.org/who-handles)"
 
 
 def test_an_agency_level_answer_says_no_topic_fits_and_links_the_office():

@@ -145,3 +145,12 @@ def test_log_misses_above_info_is_warned_about(level: str, warned: bool):
     if warned:
         assert settings.warnings() == [f"LOG_MISSES=1 has no effect with LOG_LEVEL={level}: unmatched queries are "
                                        "logged at INFO; set LOG_LEVEL=INFO (or DEBUG) to see them"]
+
+
+def test_code_url_is_an_https_address_or_nothing():
+    assert Settings.from_env({}).code_url is None
+    assert Settings.from_env({"CODE_URL": "https://git.example.org/who-handles"}).code_url == (
+        "https://git.example.org/who-handles")
+    for bad in ("http://git.example.org/x", "javascript:alert(1)", "git.example.org/x"):
+        with pytest.raises(SettingsError, match="CODE_URL"):
+            Settings.from_env({"CODE_URL": bad})

@@ -69,7 +69,7 @@ def package_version() -> str:
 class WhoHandlesBot(commands.Bot):
     def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
                  metrics: Metrics | None = None, knowledge_dir: Path | None = None, dev_guild_id: int | None = None,
-                 **options: Any):
+                 code_url: str | None = None, **options: Any):
         super().__init__(
             command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
             help_command=None,
@@ -80,6 +80,7 @@ class WhoHandlesBot(commands.Bot):
         self._router = router
         self.knowledge_dir = knowledge_dir
         self.dev_guild_id = dev_guild_id   # the operator's server: the only one with /reload
+        self.code_url = code_url           # shown by /about when the operator publishes the code (CODE_URL)
         self.limits = limits or Limits()
         self.clock = clock
         self.recent = RecentAnswers(self.limits.repeat_window_seconds, clock)
@@ -306,6 +307,7 @@ def build_bot(router: Router | None, *, limits: Limits | None = None, clock: Clo
     if settings is not None:
         options.setdefault("knowledge_dir", settings.knowledge_dir)
         options.setdefault("dev_guild_id", settings.dev_guild_id)
+        options.setdefault("code_url", settings.code_url)
     if settings is not None and settings.shard_count:
         shard_ids = list(settings.shard_ids) if settings.shard_ids else list(range(settings.shard_count))
         return ShardedWhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics,

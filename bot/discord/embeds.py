@@ -36,7 +36,6 @@ DEFAULT_COLOUR = 0x6F819E
 CONTINUED = "\u200b"         # an invisible field name: the list above goes on
 TOPICS_PER_PAGE = 15
 SOURCES_PER_PAGE = 10
-REPOSITORY = "the who-handles repository"
 
 EXTRA_LABELS = {
     "en": {"topics": "Topics", "sources_all": "Sources the bot cites", "also_in": "Also involved in",
@@ -47,8 +46,10 @@ EXTRA_LABELS = {
                          "citing official sources.",
            "version": "Version", "knowledge": "Knowledge", "counts": "Table", "code": "Code",
            "counts_text": "{agencies} agencies · {topics} topics · {sources} sources",
-           "knowledge_text": "checked up to {checked} ({version})",
-           "code_text": f"The code lives in {REPOSITORY}.",
+           "knowledge_text": "checked up to {checked}",
+           "privacy": "Privacy",
+           "privacy_text": "The bot keeps nothing about members: no user ids, no record of who asked what, and it "
+                           "reads no messages. What Discord shows is all there is.",
            "browse_hint": "Use /who with a topic for its answer."},
     "es": {"topics": "Temas", "sources_all": "Fuentes que cita el bot", "also_in": "También participa en",
            "handles": "Se encarga de {direct} tema(s) directamente y de {nested} a través de sus oficinas.",
@@ -58,8 +59,10 @@ EXTRA_LABELS = {
                          "transfronterizos en EE. UU., citando fuentes oficiales.",
            "version": "Versión", "knowledge": "Conocimiento", "counts": "Tabla", "code": "Código",
            "counts_text": "{agencies} agencias · {topics} temas · {sources} fuentes",
-           "knowledge_text": "verificado hasta {checked} ({version})",
-           "code_text": "El código está en el repositorio who-handles.",
+           "knowledge_text": "verificado hasta {checked}",
+           "privacy": "Privacidad",
+           "privacy_text": "El bot no guarda nada sobre los miembros: ni ids de usuario, ni quién preguntó qué, y no "
+                           "lee mensajes. Lo que muestra Discord es todo lo que hay.",
            "browse_hint": "Use /who con un tema para ver su respuesta."},
 }
 
@@ -316,16 +319,20 @@ def source_pages(knowledge: Knowledge, lang: str = "en", per_page: int = SOURCES
     return embeds
 
 
-def about_embed(knowledge: Knowledge, version: str, lang: str = "en") -> discord.Embed:
+def about_embed(knowledge: Knowledge, version: str, lang: str = "en", code_url: str | None = None) -> discord.Embed:
+    """What the bot is, how current its table is, what it keeps about members, and (only when CODE_URL says where)
+    its code."""
     words = labels(lang)
     fitter = _Fitter(title=words["about"], description=words["about_text"], footer=_disclaimer(lang))
     fitter.field(words["version"], [version], inline=True)
-    fitter.field(words["knowledge"], [words["knowledge_text"].format(checked=knowledge.checked.isoformat(),
-                                                                     version=knowledge.version)], inline=True)
+    fitter.field(words["knowledge"], [words["knowledge_text"].format(checked=knowledge.checked.isoformat())],
+                 inline=True)
     fitter.field(words["counts"], [words["counts_text"].format(agencies=len(knowledge.agencies),
                                                                topics=len(knowledge.topics),
                                                                sources=len(knowledge.sources))])
-    fitter.field(words["code"], [words["code_text"]])
+    fitter.field(words["privacy"], [words["privacy_text"]])
+    if code_url:
+        fitter.field(words["code"], [_link(code_url.split("://", 1)[-1].rstrip("/"), code_url)])
     return fitter.done()
 
 

@@ -114,7 +114,8 @@ class Browse(commands.Cog):
     @app_commands.command(name="about", description="Version, knowledge date and what this bot is (and is not)")
     async def about(self, interaction: discord.Interaction) -> None:
         self.bot.count_answer("about", "match", interaction)
-        embed = about_embed(router_of(interaction).knowledge, self.bot.version, lang_for(interaction.locale))
+        embed = about_embed(router_of(interaction).knowledge, self.bot.version, lang_for(interaction.locale),
+                            code_url=self.bot.code_url)
         await reply(interaction, ephemeral=True, embed=embed)
 
 
