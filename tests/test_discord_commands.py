@@ -290,7 +290,7 @@ async def test_agency_autocomplete_and_answer(discord_env):
     names = [field["name"] for field in embed["fields"]]
     assert names == ["U.S. Immigration and Customs Enforcement (ICE)", "Homeland Security Investigations (HSI)",
                      "Enforcement and Removal Operations (ERO)"]
-    menu = data["components"][0]["components"][0]
+    [menu] = [item for row in data["components"] for item in row["components"] if item["type"] == 3]
     assert menu["custom_id"] == "who:open:ice"
     assert [option["value"] for option in menu["options"]] == ["ice-mission", "human-trafficking", "detention"]
 
@@ -326,6 +326,28 @@ async def test_an_unknown_agency_echoes_the_name_with_its_syntax_neutralised(dis
     assert "||spoiler||" not in content and "**bold**" not in content
 
 
+async def test_a_short_agency_answer_is_public_with_a_pin_button_above_its_menu(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="ice"), locale="es-419"))
+    data = callback(fake)["data"]
+    assert not is_private(data)
+    assert [component["type"] for row in data["components"] for component in row["components"]] == [2, 3]
+    assert custom_ids(data) == ["who:pin:ice", "who:open:ice"]
+    assert data["components"][0]["components"][0]["label"] == "Fijar"
+
+
+async def test_a_long_agency_answer_is_private_unless_asked_for_in_public(start_bot):
+    bot, fake = await start_bot(Router.load())        # DHS: over a hundred topics, several menus
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="dhs"), user_id=31))
+    data = callback(fake)["data"]
+    assert is_private(data) and not any(cid.startswith("who:pin:") for cid in custom_ids(data))
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="uscis", private=False), user_id=32))
+    data = callback(fake)["data"]
+    assert not is_private(data) and "who:pin:uscis" in custom_ids(data)
+    await fake.interact(bot, interaction_payload(2, slash("agency", name="ice-hsi"), user_id=33))
+    assert is_private(callback(fake)["data"])           # 14 topics: a long list too
+
+
 async def test_an_agencys_topic_menu_opens_the_answer_privately_for_whoever_picks(discord_env):
     bot, fake = discord_env
     await fake.interact(bot, interaction_payload(2, slash("agency", name="HSI")))
@@ -347,7 +369,7 @@ async def test_every_topic_of_every_agency_is_reachable_from_its_menus(start_bot
         data = callback(fake)["data"]
         assert data["embeds"][0]["title"], agency_id
         check_message(data, creating=True)      # Discord's rules: 5 rows, 25 options a menu, distinct custom_ids
-        menus = [item for row in data.get("components", []) for item in row["components"]]
+        menus = [item for row in data.get("components", []) for item in row["components"] if item["type"] == 3]
         assert [option["value"] for menu in menus for option in menu["options"]] == expected, agency_id
         assert len(menus) == -(-len(expected) // 25), agency_id
         if len(menus) > 1:

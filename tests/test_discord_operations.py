@@ -163,7 +163,8 @@ async def test_while_draining_autocomplete_gets_an_empty_list_not_a_message(disc
 
 async def test_while_draining_buttons_and_menus_are_turned_away_privately(discord_env):
     bot, fake = discord_env
-    # Before the shutdown: a public answer (📌 Pin, related-topics menu), an agency's topic menu, and a picker.
+    # Before the shutdown: a public answer (📌 Pin, related-topics menu), an agency's (📌 Pin, topic menu), and a
+    # picker.
     await fake.interact(bot, interaction_payload(2, slash("who", topic="human-trafficking")))
     answer = fake.messages[max(fake.messages)]
     await fake.interact(bot, interaction_payload(2, slash("agency", name="ice")))
@@ -172,7 +173,7 @@ async def test_while_draining_buttons_and_menus_are_turned_away_privately(discor
     picker = fake.messages[max(fake.messages)]
     pressed = [(c, answer) for c in components(answer)] + [(c, agency) for c in components(agency)] + [
         (c, picker) for c in components(picker)]
-    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed) == ["open", "open", "pick", "pick", "pin"]
+    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed) == ["open", "open", "pick", "pick", "pin", "pin"]
 
     bot.draining = True
     sent_before = len(fake.calls)

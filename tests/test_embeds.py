@@ -97,6 +97,18 @@ def test_topic_pages_are_in_alphabetical_order_not_character_code_order(real: Ro
         assert not titles[-1].startswith("Órdenes")
 
 
+@pytest.mark.parametrize(("agency_id", "lang", "says"), [
+    ("ice", "en", "Handles 1 topic directly and 2 through its offices."),
+    ("ice-hsi", "en", "Handles 1 topic."),
+    ("dhs", "en", "Handles 3 topics through its offices."),
+    ("ice", "es", "Se encarga de 1 tema directamente y de 2 a través de sus oficinas."),
+    ("dhs", "es", "Se encarga de 3 temas a través de sus oficinas."),
+])
+def test_an_agency_says_how_many_topics_it_handles_in_plain_words(mini_router: Router, agency_id: str, lang: str,
+                                                                    says: str):
+    assert agency_embed(mini_router.knowledge, agency_id, lang).description == says
+
+
 def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):
     answer = mini_router.topic("human-trafficking")
     assert answer is not None

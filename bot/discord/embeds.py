@@ -39,7 +39,9 @@ SOURCES_PER_PAGE = 10
 
 EXTRA_LABELS = {
     "en": {"topics": "Topics", "sources_all": "Sources the bot cites", "also_in": "Also involved in",
-           "handles": "Handles {direct} topic(s) directly and {nested} through its offices.",
+           "one_topic": "1 topic", "topics_count": "{count} topics",
+           "handles_both": "Handles {direct} directly and {nested} through its offices.",
+           "handles_direct": "Handles {direct}.", "handles_nested": "Handles {nested} through its offices.",
            "handles_none": "No topic of the table names this agency as its handler.",
            "about": "About who-handles",
            "about_text": "Answers “who handles this?” for US immigration, customs and cross-border crime, "
@@ -52,7 +54,10 @@ EXTRA_LABELS = {
                            "reads no messages. What Discord shows is all there is.",
            "browse_hint": "Use /who with a topic for its answer."},
     "es": {"topics": "Temas", "sources_all": "Fuentes que cita el bot", "also_in": "También participa en",
-           "handles": "Se encarga de {direct} tema(s) directamente y de {nested} a través de sus oficinas.",
+           "one_topic": "1 tema", "topics_count": "{count} temas",
+           "handles_both": "Se encarga de {direct} directamente y de {nested} a través de sus oficinas.",
+           "handles_direct": "Se encarga de {direct}.",
+           "handles_nested": "Se encarga de {nested} a través de sus oficinas.",
            "handles_none": "Ningún tema de la tabla nombra a esta agencia como responsable.",
            "about": "Acerca de who-handles",
            "about_text": "Responde «¿quién se encarga de esto?» sobre inmigración, aduanas y delitos "
@@ -252,10 +257,7 @@ def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> disc
     nested = [(office, knowledge.topics_handled_by(office.id)) for office in offices]
     nested = [(office, topics) for office, topics in nested if topics]
     nested_count = sum(len(topics) for _, topics in nested)
-    if direct or nested_count:
-        description = words["handles"].format(direct=len(direct), nested=nested_count)
-    else:
-        description = words["handles_none"]
+    description = handles_text(words, len(direct), nested_count)
     fitter = _Fitter(title=name, description=description, colour=knowledge.colour(agency_id), url=agency.url,
                      author=chain, footer=_disclaimer(lang))
     if direct:
@@ -268,6 +270,17 @@ def agency_embed(knowledge: Knowledge, agency_id: str, lang: str = "en") -> disc
     if involved:
         fitter.field(words["also_in"], _topic_lines(involved, lang))
     return fitter.done()
+
+
+def handles_text(words: dict[str, str], direct: int, nested: int) -> str:
+    """"Handles 1 topic.", "Handles 3 topics directly and 5 through its offices.": no "topic(s)", no "and 0"."""
+    def count(number: int) -> str:
+        return words["one_topic"] if number == 1 else words["topics_count"].format(count=number)
+
+    key = {(True, True): "handles_both", (True, False): "handles_direct",
+           (False, True): "handles_nested", (False, False): "handles_none"}[(direct > 0, nested > 0)]
+    # with both, the second number reads on from the first: "1 topic directly and 2 through its offices"
+    return words[key].format(direct=count(direct), nested=nested if direct else count(nested))
 
 
 def agency_topics(knowledge: Knowledge, agency_id: str) -> list[str]:

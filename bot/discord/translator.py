@@ -35,6 +35,8 @@ SPANISH = {
         "Un aspecto del Servicio de Inmigración y Control de Aduanas (ICE)",
     "Which aspect of ICE": "Qué aspecto de ICE",
     "Answer only you (default: everyone sees it)": "Responder solo a usted (por defecto, todos la ven)",
+    "Answer only you (default: only you for a long list, else the whole channel)":
+        "Responder solo a usted (por defecto, solo usted si la lista es larga; si no, todo el canal)",
     "What an agency or office handles, with its topics": "De qué se encarga una agencia u oficina, con sus temas",
     "An agency or office, e.g. HSI, CBP, USCIS": "Una agencia u oficina, p. ej. HSI, CBP, USCIS",
     "Browse every topic the bot knows": "Ver todos los temas que conoce el bot",

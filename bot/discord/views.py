@@ -342,22 +342,25 @@ class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:
             await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
-def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discord.ui.View:
+def topic_menus(scope: str, options: list[tuple[str, str]], lang: str, *, pin: bool = False) -> discord.ui.View | None:
     """Menus that open each of `options` (label, topic id): one per 25 topics, Discord's limit for a menu, so every
-    topic of an agency is reachable (DHS has more than 50). The first keeps the custom_id who:open:<scope> of
-    earlier answers; the others add -p2, -p3, ...; any of them works after a restart (see OpenTopicSelect)."""
+    topic of an agency is reachable (DHS has more than 100). The first keeps the custom_id who:open:<scope> of
+    earlier answers; the others add -p2, -p3, ...; any of them works after a restart (see OpenTopicSelect). With
+    `pin`, a Pin button goes above them, in the row the menus leave free (they come first: every topic stays
+    reachable). None when there is nothing to show."""
     chunks = [options[start:start + SELECT_OPTION_LIMIT] for start in range(0, len(options), SELECT_OPTION_LIMIT)]
     if len(chunks) > MENU_ROWS:
         log.warning("%s has %d topics; the menus under /agency show the first %d", scope, len(options),
                     MENU_ROWS * SELECT_OPTION_LIMIT)
         chunks = chunks[:MENU_ROWS]
-    menus: list[discord.ui.Item[Any]] = []
+    items: list[discord.ui.Item[Any]] = [PinButton(scope, lang)] if pin and len(chunks) < MENU_ROWS else []
     for number, chunk in enumerate(chunks, start=1):
         first = (number - 1) * SELECT_OPTION_LIMIT + 1
         placeholder = (say(lang, "open_topic") if len(chunks) == 1 else
                        say(lang, "open_topic_range", first=first, last=first + len(chunk) - 1, total=len(options)))
-        menus.append(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
-    return SharedView(menus)   # stopped, dispatched through the registered DynamicItem, like an answer's view
+        items.append(OpenTopicSelect(scope if number == 1 else f"{scope[:76]}-p{number}", chunk, placeholder))
+    # stopped, dispatched through the registered DynamicItems, like an answer's view
+    return SharedView(items) if items else None
 
 
 PAGE_KINDS = ("topics", "sources")

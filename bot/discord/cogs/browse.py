@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("who_handles.discord")
 
 AGENCY_MAX_LENGTH = 100
+LONG_AGENCY_TOPICS = 12   # an agency with more topics answers privately unless asked to post: a long read for one
 
 
 def agency_label(agency: Agency) -> str:
@@ -72,9 +73,9 @@ class Browse(commands.Cog):
 
     @app_commands.command(name="agency", description="What an agency or office handles, with its topics")
     @app_commands.describe(name="An agency or office, e.g. HSI, CBP, USCIS",
-                           private="Answer only you (default: everyone in the channel sees the answer)")
+                           private="Answer only you (default: only you for a long list, else the whole channel)")
     async def agency(self, interaction: discord.Interaction,
-                     name: app_commands.Range[str, 1, AGENCY_MAX_LENGTH], private: bool = False) -> None:
+                     name: app_commands.Range[str, 1, AGENCY_MAX_LENGTH], private: bool | None = None) -> None:
         knowledge = router_of(interaction).knowledge
         lang = lang_for(interaction.locale)
         agency_id = find_agency(knowledge, name)
@@ -86,12 +87,14 @@ class Browse(commands.Cog):
         embed = agency_embed(knowledge, agency_id, lang)
         topics = agency_topics(knowledge, agency_id)
         options = [(shorten(knowledge.topics[t].localized(lang).title, SELECT_LABEL_LIMIT), t) for t in topics]
-        view = topic_menus(agency_id, options, lang) if options else None
+        if private is None:
+            private = len(topics) > LONG_AGENCY_TOPICS
+        private_view = topic_menus(agency_id, options, lang)
         if private or not in_server(interaction):
-            await reply(interaction, ephemeral=private, embed=embed, view=view)
+            await reply(interaction, ephemeral=private, embed=embed, view=private_view)
             return
-        await deliver_public(interaction, lang, key=("agency", agency_id), embed=embed, view=view,
-                             private_view=view)
+        await deliver_public(interaction, lang, key=("agency", agency_id), embed=embed,
+                             view=topic_menus(agency_id, options, lang, pin=True), private_view=private_view)
 
     @agency.autocomplete("name")
     async def agency_autocomplete(self, interaction: discord.Interaction,
