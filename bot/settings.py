@@ -59,6 +59,8 @@ class Settings:
     user_rate_seconds: float = 30.0
     log_misses: bool = False
     api_base: str | None = None
+    data_dir: Path = Path("data")
+    database_url: Secret | None = None
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -91,6 +93,8 @@ class Settings:
             user_rate_seconds=read.number("USER_RATE_SECONDS", 30.0, minimum=0.001),
             log_misses=read.flag("LOG_MISSES"),
             api_base=read.loopback_url("DISCORD_API_BASE"),
+            data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
+            database_url=read.database_url("DATABASE_URL"),
         )
         if problems:
             raise SettingsError(problems)
@@ -178,6 +182,16 @@ class _Reader:
             self.problems.append(f"{name} must be 1 or 0, got {raw[:40]!r}")
             return False
         return raw in ("1", "true", "yes")
+
+    def database_url(self, name: str) -> Secret | None:
+        """postgresql://user:password@host:port/database; kept secret (it may hold a password)."""
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        if not raw.startswith(("postgresql://", "postgres://")):
+            self.problems.append(f"{name} must be a postgresql:// URL (leave it empty for SQLite in DATA_DIR)")
+            return None
+        return Secret(raw)
 
     def loopback_url(self, name: str) -> str | None:
         """A REST base for a local fake Discord. Only loopback hosts: the token is sent there."""

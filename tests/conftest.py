@@ -17,6 +17,7 @@ from typing import Any
 import discord
 import pytest
 from discord.webhook.async_ import async_context
+from storefixtures import store_backend  # noqa: F401  (the store on SQLite and PostgreSQL, for any test)
 
 from bot.core.router import Router
 from bot.discord.client import WhoHandlesBot, build_bot

@@ -145,3 +145,13 @@ def test_log_misses_above_info_is_warned_about(level: str, warned: bool):
     if warned:
         assert settings.warnings() == [f"LOG_MISSES=1 has no effect with LOG_LEVEL={level}: unmatched queries are "
                                        "logged at INFO; set LOG_LEVEL=INFO (or DEBUG) to see them"]
+
+
+def test_the_store_is_sqlite_in_data_dir_by_default_or_postgresql_by_url(tmp_path):
+    assert Settings.from_env({}).data_dir == Path("data") and Settings.from_env({}).database_url is None
+    url = "postgresql://bot:s3cret@db:5432/whohandles"
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "DATABASE_URL": url})
+    assert settings.data_dir == tmp_path and settings.database_url.reveal() == url
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="DATABASE_URL must be a postgresql:// URL"):
+        Settings.from_env({"DATABASE_URL": "mysql://db/whohandles"})
