@@ -176,9 +176,6 @@ def _check(router: Router, args: argparse.Namespace) -> int:
         missing = knowledge.untranslated(lang)
         if missing:
             print(f"{len(missing)} topic(s) have no {lang} text and are answered in English: {', '.join(missing)}")
-    if knowledge.gaps:
-        print(f"{len(knowledge.gaps)} gap(s) to fill:")
-        print("\n".join(f"  {gap}" for gap in knowledge.gaps))
     if args.stale:
         today = args.today or dt.date.today()
         stale = knowledge.stale(today)

@@ -6,6 +6,7 @@ LOG_MISSES=1, and then without any identity, so maintainers can learn what the t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -22,6 +23,10 @@ miss_log = logging.getLogger("who_handles.misses")
 
 # A heartbeat ACK older than this means the gateway connection is dead or stuck.
 HEARTBEAT_STALE_SECONDS = 90.0
+# The health port serves a probe and a scraper, not crowds: idle connections are closed soon, and past a few dozen
+# open at once new ones are closed at once, so they can never use up the file descriptors that answers need.
+HEALTH_IDLE_SECONDS = 5.0
+HEALTH_MAX_CONNECTIONS = 32
 
 
 class JsonFormatter(logging.Formatter):
@@ -147,13 +152,25 @@ class HealthServer:
         response.headers["Content-Type"] = CONTENT_TYPE_LATEST
         return response
 
-    async def start(self, port: int, host: str = "0.0.0.0") -> None:
-        """Listens on every interface by default, because in a container the published port arrives from outside."""
+    async def start(self, port: int, host: str = "127.0.0.1") -> None:
+        """Listens on `host` (HEALTH_HOST: loopback by default; the image sets 0.0.0.0, since in a container the
+        published port arrives from outside)."""
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, keepalive_timeout=HEALTH_IDLE_SECONDS,
+                                     timeout_ceil_threshold=1)
         await self._runner.setup()
+        server = self._runner.server
+        assert server is not None
+        accept = server.connection_made
+
+        def accept_within_cap(handler: Any, transport: Any) -> None:
+            accept(handler, transport)
+            if len(server.connections) > HEALTH_MAX_CONNECTIONS:
+                asyncio.get_running_loop().call_soon(handler.force_close)   # once the handler has started
+
+        server.connection_made = accept_within_cap  # type: ignore[method-assign]
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # the real port when 0 asked for any

@@ -54,6 +54,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     health_port: int | None = None
+    health_host: str = "127.0.0.1"
     repeat_window_seconds: float = 60.0
     user_rate_count: int = 5
     user_rate_seconds: float = 30.0
@@ -88,6 +89,7 @@ class Settings:
             log_level=read.choice("LOG_LEVEL", LOG_LEVELS, "INFO", upper=True),
             log_format=read.choice("LOG_FORMAT", LOG_FORMATS, "text"),
             health_port=read.integer("HEALTH_PORT", minimum=1, maximum=65535),
+            health_host=env.get("HEALTH_HOST", "").strip() or "127.0.0.1",
             repeat_window_seconds=read.number("REPEAT_WINDOW_SECONDS", 60.0, minimum=0),
             user_rate_count=read.integer("USER_RATE_COUNT", minimum=1) or 5,
             user_rate_seconds=read.number("USER_RATE_SECONDS", 30.0, minimum=0.001),

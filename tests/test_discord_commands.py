@@ -99,22 +99,26 @@ async def test_a_latin_american_spanish_member_gets_the_spanish_text(discord_env
     assert embed["footer"]["text"].endswith("Información general, no asesoría legal.")
 
 
-async def test_no_match_privately_says_the_table_does_not_cover_it_and_escapes_the_question(discord_env):
+async def test_no_match_is_one_plain_private_sentence_with_a_next_step_and_no_echo(discord_env):
     bot, fake = discord_env
     data = (await ask(bot, fake, "@everyone how do I file my **taxes**"))["data"]
     assert is_private(data)
-    assert data["content"] == "The routing table does not cover that question."
-    description = data["embeds"][0]["description"]
-    assert "@\u200beveryone" in description and "\\*\\*taxes\\*\\*" in description
+    assert data["content"] == "I could not find that topic. Try other words, or see every topic with /topics."
+    assert "routing table" not in data["content"] and not data.get("embeds")
     assert data["allowed_mentions"] == NO_MENTIONS
 
 
-async def test_a_near_miss_offers_the_suggestions_to_pick_from(discord_env):
+def buttons(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [item for row in data.get("components", []) for item in row["components"]]
+
+
+async def test_a_near_miss_offers_the_suggestions_as_buttons(discord_env):
     bot, fake = discord_env
-    data = (await ask(bot, fake, "traffic jail"))["data"]
-    assert is_private(data) and data["embeds"][0]["title"] == "Pick a topic"
-    options = data["components"][0]["components"][0]["options"]
-    assert [option["value"] for option in options] == ["human-trafficking", "detention"]
+    data = (await ask(bot, fake, "traffic jail", user_id=7))["data"]
+    assert is_private(data) and not data.get("embeds")
+    assert "Is this what you mean?" in data["content"] and "in this channel for everyone" in data["content"]
+    assert [b["custom_id"] for b in buttons(data)] == ["who:pick:human-trafficking:7:s", "who:pick:detention:7:s"]
+    assert all(b["type"] == 2 and len(b["label"]) <= 80 for b in buttons(data))
 
 
 async def test_in_a_dm_the_answer_is_a_plain_message_without_a_pin_button(discord_env):
@@ -159,45 +163,61 @@ async def ambiguous_env(start_bot, mini_router: Router):
     return await start_bot(dataclasses.replace(mini_router, matcher=_AmbiguousFor(mini_router.matcher, "held")))
 
 
+def press(custom_id: str, message: dict[str, Any], user_id: int, **kwargs: Any) -> dict[str, Any]:
+    return interaction_payload(3, {"custom_id": custom_id, "component_type": 2}, user_id=user_id, message=message,
+                               **kwargs)
+
+
 async def test_ambiguous_sends_a_private_picker_and_the_pick_is_answered_publicly(ambiguous_env):
     bot, fake = ambiguous_env
     data = (await ask(bot, fake, "held", user_id=7))["data"]
-    assert is_private(data)
-    picker = data["components"][0]["components"][0]
-    assert [option["value"] for option in picker["options"]] == ["human-trafficking", "detention"]
-    assert all(len(option["label"]) <= 100 for option in picker["options"])
+    assert is_private(data) and not data.get("embeds")
+    assert data["content"] == ("Is this what you mean?\n"
+                               "Picking one posts its answer in this channel for everyone.")
+    assert [b["custom_id"] for b in buttons(data)] == ["who:pick:human-trafficking:7:s", "who:pick:detention:7:s"]
     message = fake.messages[max(fake.messages)]
 
-    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["detention"]}
-    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=message))
-    answer = callback(fake)["data"]
+    await fake.interact(bot, press("who:pick:detention:7:s", message, user_id=7))
+    stepped_aside = callback(fake)
+    assert stepped_aside["type"] == 7 and stepped_aside["data"]["components"] == []   # the picker loses its buttons
+    answer = fake.replies()[-1].json                                                  # and the answer follows
     assert not is_private(answer)                                  # asked publicly, so answered publicly
     assert answer["embeds"][0]["title"] == "Immigration detention"
     assert "who:pin:detention" in custom_ids(answer)
-    assert fake.calls[-1].method == "DELETE" and fake.calls[-1].path.endswith("/messages/@original")  # picker gone
 
 
 async def test_only_the_asker_can_use_the_picker(ambiguous_env):
     bot, fake = ambiguous_env
-    picker = (await ask(bot, fake, "held", user_id=7))["data"]["components"][0]["components"][0]
+    await ask(bot, fake, "held", user_id=7)
     message = fake.messages[max(fake.messages)]
-    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["detention"]}
-    await fake.interact(bot, interaction_payload(3, pick, user_id=8, message=message))
+    await fake.interact(bot, press("who:pick:detention:7:s", message, user_id=8))
     refusal = callback(fake)["data"]
     assert is_private(refusal) and "Only the person who asked" in refusal["content"]
-    assert not any(c.method == "DELETE" for c in fake.calls)
 
-    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=message))   # still usable by 7
-    assert callback(fake)["data"]["embeds"][0]["title"] == "Immigration detention"
+    await fake.interact(bot, press("who:pick:detention:7:s", message, user_id=7))   # still usable by 7
+    assert fake.replies()[-1].json["embeds"][0]["title"] == "Immigration detention"
 
 
-async def test_a_private_ambiguous_question_stays_private_after_the_pick(ambiguous_env):
+async def test_a_private_ambiguous_question_becomes_its_private_answer_in_place(ambiguous_env):
     bot, fake = ambiguous_env
-    picker = (await ask(bot, fake, "held", user_id=7, private=True))["data"]["components"][0]["components"][0]
-    pick = {"custom_id": picker["custom_id"], "component_type": 3, "values": ["human-trafficking"]}
-    await fake.interact(bot, interaction_payload(3, pick, user_id=7, message=fake.messages[max(fake.messages)]))
-    answer = callback(fake)["data"]
-    assert is_private(answer) and "who:pin:human-trafficking" not in custom_ids(answer)
+    data = (await ask(bot, fake, "held", user_id=7, private=True))["data"]
+    assert "only to you" in data["content"]
+    await fake.interact(bot, press("who:pick:human-trafficking:7:p", fake.messages[max(fake.messages)], user_id=7))
+    update = callback(fake)
+    assert update["type"] == 7 and update["data"]["embeds"][0]["title"] == "Human trafficking"
+    assert "who:pin:human-trafficking" not in custom_ids(update["data"])
+
+
+async def test_a_picker_holds_no_memory_and_works_after_a_restart(start_bot, ambiguous_env):
+    bot, fake = ambiguous_env
+    for user_id in range(100, 120):
+        await ask(bot, fake, "held", user_id=user_id)
+    assert not bot._connection._view_store._views      # nothing kept per question while it waits
+    message = fake.messages[max(fake.messages)]
+
+    restarted, _ = await start_bot(bot.router, fake)
+    await fake.interact(restarted, press("who:pick:detention:119:s", message, user_id=119))
+    assert fake.replies()[-1].json["embeds"][0]["title"] == "Immigration detention"
 
 
 # --- autocomplete -----------------------------------------------------------------------------------------------------
@@ -314,17 +334,20 @@ async def test_an_unknown_agency_is_refused_privately_and_escaped(discord_env):
     assert "<@&123456789012345678>" not in data["content"] and "\\_x\\_" in data["content"]
 
 
-async def test_topics_pages_through_the_real_table_with_buttons(start_bot):
+async def test_topics_pages_through_the_real_table_with_buttons_that_survive_a_restart(start_bot):
     bot, fake = await start_bot(Router.load())
     await fake.interact(bot, interaction_payload(2, slash("topics"), user_id=5))
     first = callback(fake)["data"]
     assert is_private(first)
-    buttons = first["components"][0]["components"]
-    assert [b.get("disabled") for b in buttons] == [True, True, False]      # ◀ disabled on page 1; the counter
-    total = int(buttons[1]["label"].split("/")[1])
+    row = first["components"][0]["components"]
+    assert [b.get("disabled", False) for b in row] == [True, True, False]      # ◀ disabled on page 1; the counter
+    assert [b.get("label") for b in row[::2]] == ["Previous", "Next"]          # words for screen readers
+    total = int(row[1]["label"].split("/")[1])
     assert total > 1
-    await fake.interact(bot, interaction_payload(3, {"custom_id": buttons[2]["custom_id"], "component_type": 2},
-                                                 user_id=5, message=fake.messages[max(fake.messages)]))
+    assert not bot._connection._view_store._views                             # nothing kept while it is open
+
+    restarted, _ = await start_bot(bot.router, fake)
+    await fake.interact(restarted, press(row[2]["custom_id"], fake.messages[max(fake.messages)], user_id=5))
     page = callback(fake)
     assert page["type"] == 7                                                 # UPDATE_MESSAGE
     assert page["data"]["components"][0]["components"][1]["label"] == f"2/{total}"

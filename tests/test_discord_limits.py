@@ -4,7 +4,7 @@ is a FakeClock handed to the bot, so nothing sleeps."""
 from __future__ import annotations
 
 import pytest
-from conftest import CHANNEL_ID, GUILD_ID, interaction_payload, slash
+from conftest import CHANNEL_ID, GUILD_ID, FakeClock, interaction_payload, slash
 
 from bot.discord.limits import (
     REPEAT_WINDOW_SECONDS,
@@ -145,3 +145,14 @@ def test_user_rate_is_a_sliding_window_with_bounded_memory():
     now[0] = 100.0
     rate.hit(5)
     assert len(rate) == 1                                    # idle members are forgotten
+
+
+def test_neither_structure_grows_past_its_cap_however_many_channels_and_members():
+    clock = FakeClock()
+    recent = RecentAnswers(window=60.0, clock=clock, cap=100)
+    rate = UserRate(count=5, per=30.0, clock=clock, cap=100)
+    for number in range(1_000):          # all within one window: nothing is old enough to forget
+        assert recent.claim(number, ("topic", "t")) is None
+        assert rate.hit(number) == 0.0
+    assert len(recent) == 100 and len(rate) == 100
+    assert recent.claim(999, ("topic", "t")) is not None   # the newest are the ones kept

@@ -160,9 +160,7 @@ async def test_while_draining_buttons_and_menus_are_turned_away_privately(discor
     picker = fake.messages[max(fake.messages)]
     pressed = [(c, answer) for c in components(answer)] + [(c, agency) for c in components(agency)] + [
         (c, picker) for c in components(picker)]
-    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed if c["custom_id"].startswith("who:")) == [
-        "open", "open", "pin"]
-    assert len(pressed) == 4                                           # and the picker's own menu
+    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed) == ["open", "open", "pick", "pick", "pin"]
 
     bot.draining = True
     sent_before = len(fake.calls)
@@ -254,3 +252,48 @@ async def test_health_of_a_sharded_bot_needs_every_shard_of_its_slice_connected(
             finally:
                 await bot.close()
                 await asyncio.wait_for(connecting, 10)
+
+
+async def test_a_reload_that_hangs_is_refused_in_time_and_does_not_wedge_the_next_or_the_owner(
+        start_bot, tmp_path: Path, monkeypatch):
+    """A read that never returns (a stuck network mount): the reload gives up, the owner's /reload still gets its
+    follow-up, and the next reload goes through."""
+    table = copy_table(tmp_path)
+    bot, fake = await start_bot(Router.load(table))
+    bot.knowledge_dir = table
+    real_load, stuck = Router.load, threading.Event()
+
+    def hanging_load(directory: Path | None = None) -> Router:
+        stuck.wait(30)                     # released at the end of the test, so no thread outlives it
+        return real_load(directory)
+
+    monkeypatch.setattr(Router, "load", staticmethod(hanging_load))
+    try:
+        problems = await asyncio.wait_for(bot.reload_knowledge(timeout=0.2), 5)
+        assert problems and "took longer than" in problems[0]
+
+        async def is_owner(user: discord.abc.User) -> bool:
+            return True
+
+        monkeypatch.setattr(bot, "is_owner", is_owner)
+        monkeypatch.setattr("bot.discord.client.RELOAD_TIMEOUT_SECONDS", 0.2)
+        await asyncio.wait_for(fake.interact(bot, interaction_payload(2, slash("reload"))), 5)
+        assert "problem" in fake.last()["content"]          # the follow-up came, with the reason
+
+        monkeypatch.setattr(Router, "load", staticmethod(real_load))
+        assert await asyncio.wait_for(bot.reload_knowledge(), 5) == []   # not wedged behind the stuck one
+    finally:
+        stuck.set()
+
+
+async def test_a_loader_fault_that_is_not_a_knowledge_error_is_refused_not_raised(start_bot, mini_router: Router,
+                                                                                   monkeypatch):
+    bot, _ = await start_bot(mini_router)
+
+    def exploding_load(directory: Path | None = None) -> Router:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(Router, "load", staticmethod(exploding_load))
+    problems = await bot.reload_knowledge()
+    assert problems and "RecursionError" in problems[0]
+    assert bot.router is mini_router

@@ -19,7 +19,6 @@ from bot.discord.embeds import (
     about_embed,
     agency_embed,
     answer_embed,
-    choices_embed,
     embed_problems,
     option_label,
     source_pages,
@@ -131,28 +130,6 @@ def test_a_shared_embed_that_is_changed_sends_the_change():
     expected.remove_footer()
     expected.remove_field(0)
     assert embed.to_dict() == expected.to_dict()
-
-
-def test_no_match_says_so_and_escapes_what_was_typed(mini_router: Router):
-    answer = mini_router.ask("@everyone **how do I file my taxes** <@123456789012345678> " + "x" * 300)
-    assert answer.status == "none"
-    embed = choices_embed(answer)
-    assert embed.title == answer.not_covered == "The routing table does not cover that question."
-    text = embed.description or ""
-    assert "@everyone" not in text and "@\u200beveryone" in text
-    assert "**how" not in text and "\\*\\*how" in text
-    assert "<@123456789012345678>" not in text
-    assert len(text) < 200                                   # the echo is cut, not the whole paste
-    assert embed_problems(embed) == []
-
-
-def test_ambiguous_lists_the_candidates_with_their_handlers():
-    refs = tuple(TopicRef(f"t{i}", f"Topic {i}", AgencyRef("ice-hsi", "Homeland Security Investigations", "HSI"))
-                 for i in range(3))
-    embed = choices_embed(Answer(query="passports", status="ambiguous", choices=refs))
-    assert "passports" in (embed.description or "")
-    assert [line for line in (embed.fields[0].value or "").splitlines()] == [
-        "• **Topic 0** (HSI)", "• **Topic 1** (HSI)", "• **Topic 2** (HSI)"]
 
 
 def test_a_monstrous_answer_is_cut_to_fit_never_rejected():

@@ -78,7 +78,6 @@ def test_fixture_loads():
     assert knowledge.topics["human-trafficking"].citations[0].quote.startswith("ICE is one of the primary")
     assert knowledge.topics["human-trafficking"].as_of == dt.date(2026, 5, 1)
     assert knowledge.agencies["ice-hsi"].localized("es").summary == "HSI investiga delitos que cruzan fronteras [1]."
-    assert knowledge.gaps == ()
 
 
 def test_malformed_yaml_names_file_and_line(table: Path):
@@ -200,11 +199,12 @@ def test_citations_need_their_quote_and_phone_numbers_their_source(table: Path):
     topics = table / "topics" / "main.yaml"
     edit(topics, "        quote: \"ERO enforces the nation's immigration laws\"\n", "")
     edit(topics, "... call 866-347-2423", "... call the tip line")
-    knowledge = load_knowledge(table)
-    gaps = "\n".join(knowledge.gaps)
-    assert f"{topics}:7: topic 'ice-mission'.citations: [1] ice-ero-about has no quote" in gaps
-    assert "topic 'human-trafficking'.summary: the phone number 866-347-2423 appears in no quote" in gaps
-    assert "es topic" not in gaps and "topics.human-trafficking.summary: the phone number 866-347-2423" in gaps
+    problems = "\n".join(problems_of(table))
+    assert f"{topics}:7: topic 'ice-mission'.citations: [1] ice-ero-about has no quote" in problems
+    assert "topic 'human-trafficking'.summary: the phone number 866-347-2423 appears in no quote" in problems
+    assert "topics.human-trafficking.summary: the phone number 866-347-2423 appears in no quote" in problems
+    edit(table / "agencies.yaml", "    summary: ERO arrests, detains and removes [1].\n", "")
+    assert "agency 'ice-ero'.summary: is required: the agency-level answer" in "\n".join(problems_of(table))
 
 
 def test_citation_shape_and_unused_citations(table: Path):

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 
 import aiohttp
 
-from bot.observability import HEARTBEAT_STALE_SECONDS, HealthServer, Metrics, RedactingFilter
+from bot.observability import (
+    HEALTH_MAX_CONNECTIONS,
+    HEARTBEAT_STALE_SECONDS,
+    HealthServer,
+    Metrics,
+    RedactingFilter,
+)
+from bot.settings import Settings
 
 
 class Clock:
@@ -92,3 +100,28 @@ def test_answered_and_autocompleted_count_like_labels():
     assert 'who_handles_answer_seconds_count{command="who"} 3.0' in text
     assert 'who_handles_answer_seconds_bucket{command="ice",le="0.25"} 1.0' in text
     assert 'who_handles_autocomplete_total{command="who"} 2.0' in text
+
+
+async def test_the_health_server_listens_on_loopback_and_caps_its_connections():
+    server = HealthServer(Metrics(), lambda: None)
+    await server.start(0)                                   # no host given: loopback, never every interface
+    assert server._runner is not None
+    assert [site.name.split("//")[1].split(":")[0] for site in server._runner.sites] == ["127.0.0.1"]
+    idle = []
+    try:
+        for _ in range(HEALTH_MAX_CONNECTIONS + 5):         # idle connections that never send a request
+            idle.append(await asyncio.open_connection("127.0.0.1", server.port))
+        over = [reader for reader, _ in idle[HEALTH_MAX_CONNECTIONS:]]
+        assert [await reader.read() for reader in over] == [b""] * len(over)   # the server closed those over the cap
+        assert len(server._runner.server.connections) == HEALTH_MAX_CONNECTIONS
+        for _reader, writer in idle:
+            writer.close()
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{server.port}/healthz") as r:
+            assert r.status == 503                          # and once they are gone, a probe gets through
+    finally:
+        await server.stop()
+
+
+def test_health_host_is_loopback_unless_set():
+    assert Settings.from_env({}).health_host == "127.0.0.1"
+    assert Settings.from_env({"HEALTH_HOST": "0.0.0.0"}).health_host == "0.0.0.0"

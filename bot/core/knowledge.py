@@ -128,8 +128,6 @@ class Knowledge:
     topics: dict[str, Topic]
     ice_aspects: dict[str, str]
     directory: Path
-    # What `check` reports without refusing the table: 'file:line: field: message', like problems.
-    gaps: tuple[str, ...] = ()
     # Questions that no office of the table handles (out-of-scope.yaml): what the matcher learns "no" from.
     out_of_scope: tuple[str, ...] = ()
 
@@ -238,14 +236,8 @@ class _Problems:
         """False when a file whose path contains `part` could not be read."""
         return not any(part in name for name in self.unreadable)
 
-    gaps: list[str] = field(default_factory=list)
-
     def add(self, file: Path, line: int, where: str, message: str) -> None:
         self.items.append(f"{file}:{line}: {where}: {message}")
-
-    def gap(self, file: Path, line: int, where: str, message: str) -> None:
-        """Something `check` reports without refusing the table."""
-        self.gaps.append(f"{file}:{line}: {where}: {message}")
 
 
 class _Reader:
@@ -263,9 +255,6 @@ class _Reader:
         where = f"{self.label}.{key}" if key else self.label
         self.problems.add(self.file, self.line(key), where, message)
 
-    def gap(self, key: str | None, message: str) -> None:
-        where = f"{self.label}.{key}" if key else self.label
-        self.problems.gap(self.file, self.line(key), where, message)
 
     def text(self, key: str, required: bool = True) -> str | None:
         value = self.entry.get(key)
@@ -412,7 +401,7 @@ def load_knowledge(directory: Path | str | None = None) -> Knowledge:
 
     if problems.items:
         raise KnowledgeError(problems.items)
-    return Knowledge(agencies, sources, topics, ice_aspects, root, tuple(problems.gaps), out_of_scope)
+    return Knowledge(agencies, sources, topics, ice_aspects, root, out_of_scope)
 
 
 OUT_OF_SCOPE_KINDS = ("trap", "other", "chat", "life")
@@ -469,7 +458,8 @@ def _load_agencies(path: Path, sources: dict[str, Source],
         summary = read.text("summary", required=False)
         citations = _read_citations(read, sources, required=summary is not None)
         if summary is None:
-            read.gap("summary", "has no agency-level answer (a cited summary of what it handles and what it does not)")
+            read.problem("summary", "is required: the agency-level answer, a cited summary of what it handles and what "
+                                    "it does not")
         else:
             _check_summary(read, "summary", summary, citations)
             _check_phones(read, "summary", summary, citations)
@@ -602,7 +592,7 @@ def _read_citations(read: _Reader, sources: dict[str, Source], required: bool = 
             read.problem("citations", f"unknown source {source_id!r}")
         quote = item.get("quote")
         if quote is None:
-            read.gap("citations", f"[{number}] {source_id} has no quote: add the words of the source that support "
+            read.problem("citations", f"[{number}] {source_id} has no quote: add the words of the source that support "
                                   "the summary")
         elif not isinstance(quote, str) or not quote.strip():
             read.problem("citations", f"[{number}] {source_id}: the quote must be non-empty text")
@@ -687,7 +677,7 @@ def _load_agency_translations(path: Path, lang: str, entries: object, agencies: 
     summarised = [agency.id for agency in agencies.values() if agency.summary]
     if entries is None:
         if summarised:
-            problems.gap(path, 1, "agencies", f"{len(summarised)} agency summaries have no {lang} text")
+            problems.add(path, 1, "agencies", f"{len(summarised)} agency summaries have no {lang} text")
         return agencies
     if not isinstance(entries, _Node):
         problems.add(path, 1, "agencies", "must map an agency id to its summary")
@@ -785,7 +775,7 @@ def _check_phones(read: _Reader, key: str, summary: str, citations: tuple[Citati
               phone_numbers(citation.quote)}
     for number in numbers:
         if phone_key(number) not in quoted:
-            read.gap(key, f"the phone number {number} appears in no quote of its citations: quote the official "
+            read.problem(key, f"the phone number {number} appears in no quote of its citations: quote the official "
                           "page that gives it, or remove it")
 
 

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import json
 import logging
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import discord
@@ -32,11 +34,12 @@ from bot.core.router import Router
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
 from bot.discord.text import lang_for, say
 from bot.discord.translator import SpanishTranslator
-from bot.discord.views import OpenTopicSelect, PinButton
+from bot.discord.views import OpenTopicSelect, PageButton, PickButton, PinButton
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
 
 log = logging.getLogger("who_handles.discord")
+T = TypeVar("T")
 
 EXTENSIONS = ("bot.discord.cogs.who", "bot.discord.cogs.browse", "bot.discord.cogs.admin")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
@@ -80,10 +83,33 @@ class WhoHandlesBot(commands.Bot):
         self.user_rate = UserRate(self.limits.user_rate_count, self.limits.user_rate_seconds, clock)
         self.metrics = metrics or Metrics()
         self.version = package_version()
-        self.draining = False   # set on SIGTERM: new interactions are turned away while answers in flight finish
+        self.draining = False   # set on close (SIGTERM): new interactions are turned away while answers finish
+        # discord.py's close() shuts the gateway and then the HTTP session; every reply goes out through that
+        # session, so its close waits until the answers still being sent are out (see close()).
+        self._close_http_now = self.http.close
+        self._answers_deadline: float | None = None   # set when the close begins
+        self.http.close = self._close_http_after_answers  # type: ignore[method-assign]
         self._reloading = asyncio.Lock()   # one reload at a time (SIGHUP twice, SIGHUP and /reload)
+        self._drop_malformed_events()
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
+
+    def _drop_malformed_events(self) -> None:
+        """An event discord.py cannot parse (an interaction id that is not a number, `member` as a string) raises
+        out of the gateway's read loop and would end the process; log it and drop that one event instead, and keep
+        the connection. discord.py reads its parsers from this table when it opens each gateway connection."""
+        parsers = self._connection.parsers
+
+        def tolerant(event: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+            def parse_or_drop(data: Any) -> None:
+                try:
+                    parse(data)
+                except Exception:
+                    log.exception("dropped a malformed %s event", event)
+            return parse_or_drop
+
+        for event, parse in list(parsers.items()):
+            parsers[event] = tolerant(event, parse)
 
     @property
     def router(self) -> Router:
@@ -96,25 +122,55 @@ class WhoHandlesBot(commands.Bot):
         self._router = router
         self.metrics.knowledge_loaded(router.knowledge.version)
 
-    async def reload_knowledge(self) -> list[str]:
+    async def reload_knowledge(self, timeout: float | None = None) -> list[str]:
         """Load the table again (SIGHUP or /reload). A table that fails validation is refused, the old one keeps
         serving, and the problems are logged with file and line; returns them (empty when the new table is in).
 
         Reloads run one at a time, each reading the files afresh: two that overlapped could otherwise finish out of
-        order and leave the older read of the table serving."""
+        order and leave the older read of the table serving. The files are read off the event loop, in a daemon
+        thread, for at most `timeout` seconds (RELOAD_TIMEOUT_SECONDS): a read that hangs (a network mount that
+        stopped answering) is refused and left behind, and neither later reloads nor the process's exit wait for
+        it."""
         if self._reloading.locked():
             log.info("knowledge reload waits for the one in progress")
         async with self._reloading:
+            limit = RELOAD_TIMEOUT_SECONDS if timeout is None else timeout
             try:
-                router = await asyncio.to_thread(Router.load, self.knowledge_dir)
+                router = await asyncio.wait_for(in_daemon_thread(Router.load, self.knowledge_dir), limit)
             except KnowledgeError as error:
-                self.metrics.reloads.labels(result="refused").inc()
-                log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version, error)
-                return error.problems
-            self.swap_router(router)
-            self.metrics.reloads.labels(result="ok").inc()
-            log.info("knowledge reloaded: %s", router.knowledge.version)
-            return []
+                problems = error.problems
+            except TimeoutError:
+                problems = [f"reading the table took longer than {limit:.0f} s; is a file or the disk stuck?"]
+            except Exception as error:   # whatever the loader did not foresee, refused like a broken table
+                problems = [f"the table could not be loaded: {type(error).__name__}: {error}"[:500]]
+            else:
+                self.swap_router(router)
+                self.metrics.reloads.labels(result="ok").inc()
+                log.info("knowledge reloaded: %s", router.knowledge.version)
+                return []
+            self.metrics.reloads.labels(result="refused").inc()
+            log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version,
+                      "\n".join(problems))
+            return problems
+
+    async def close(self) -> None:
+        """Shut down without leaving an interaction unanswered. In this order: new interactions are turned away
+        ("restarting") while the answers in flight go out, the gateway still open, so that what arrives meanwhile
+        is told rather than lost; then the gateway closes, so nothing more arrives; every answer task still
+        running is waited for again, until none is left or the grace period is over; and the HTTP session, which
+        every reply goes through, closes last."""
+        self.draining = True
+        if self._answers_deadline is None:
+            self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
+            await wait_for_answers(self._answers_deadline)
+        await super().close()   # gateway first; HTTP through _close_http_after_answers
+
+    async def _close_http_after_answers(self) -> None:
+        deadline = self._answers_deadline or asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
+        left = await wait_for_answers(deadline)
+        if left:
+            log.warning("closing with %d answers still unsent after %.0f s", left, ANSWER_GRACE_SECONDS)
+        await self._close_http_now()
 
     def gateway_sockets(self) -> list[discord.gateway.DiscordWebSocket | None]:
         """This process's gateway connections: the one of a plain bot, or one per shard of its slice (None for a
@@ -143,7 +199,7 @@ class WhoHandlesBot(commands.Bot):
         await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(PinButton, OpenTopicSelect)
+        self.add_dynamic_items(PinButton, OpenTopicSelect, PickButton, PageButton)
         self.tree.error(self.on_tree_error)
         self.tree.interaction_check = self.note_arrival  # type: ignore[method-assign]
 
@@ -230,8 +286,9 @@ class WhoHandlesBot(commands.Bot):
             else:
                 await interaction.response.send_message(text, ephemeral=True,
                                                         allowed_mentions=discord.AllowedMentions.none())
-        except discord.HTTPException:
-            log.warning("could not tell the member about an error (interaction %s)", interaction.id)
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as error:
+            # Also a connection cut or refused: the member is then told nothing, but the log says why.
+            log.warning("could not tell the member (interaction %s): %s", interaction.id, type(error).__name__)
 
 
 class ShardedWhoHandlesBot(WhoHandlesBot, commands.AutoShardedBot):
@@ -356,7 +413,7 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
             await use_local_gateway(bot)
         if settings.health_port:
             health = HealthServer(bot.metrics, bot.last_heartbeat_ack, clock=time.perf_counter)
-            await health.start(settings.health_port)
+            await health.start(settings.health_port, settings.health_host)
         try:
             await bot.connect()
         finally:
@@ -364,16 +421,52 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
                 await health.stop()
 
 
+RELOAD_TIMEOUT_SECONDS = 30.0   # the table loads in well under a second; this is a stuck disk, not a slow one
 SHUTDOWN_GRACE_SECONDS = 8.0   # within Docker's default 10 s before SIGKILL
-IN_FLIGHT_TASKS = ("CommandTree-invoker", "discord-ui")   # the names discord.py gives the tasks that answer
+ANSWER_GRACE_SECONDS = SHUTDOWN_GRACE_SECONDS - 1.0   # the rest is for closing the connections themselves
+# The tasks discord.py runs an interaction in: commands and autocomplete, view items, DynamicItems.
+ANSWER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
+
+
+def in_daemon_thread(function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`function(*args)` in a thread of its own, as a future of this loop. Unlike asyncio.to_thread, whose
+    executor the loop waits for when it closes, a daemon thread that never returns does not hold the exit up."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():   # abandoned after a timeout: nobody is waiting any more
+            outcome()
+
+    def run() -> None:
+        try:
+            result = function(*args)
+        except BaseException as error:
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_exception, error))
+        else:
+            loop.call_soon_threadsafe(settle, functools.partial(future.set_result, result))
+
+    threading.Thread(target=run, name="who-handles-reload", daemon=True).start()
+    return future
+
+
+async def wait_for_answers(deadline: float) -> int:
+    """Wait until no answer task is running or the loop's clock passes `deadline`, taking in tasks that start
+    meanwhile; returns how many were still running at the deadline."""
+    loop = asyncio.get_running_loop()
+    while True:
+        running = [task for task in asyncio.all_tasks() if task.get_name().startswith(ANSWER_TASKS)]
+        left = deadline - loop.time()
+        if not running or left <= 0:
+            return len(running)
+        await asyncio.wait(running, timeout=left)
 
 
 async def _shut_down(bot: WhoHandlesBot) -> None:
-    bot.draining = True
-    in_flight = [task for task in asyncio.all_tasks() if task.get_name().startswith(IN_FLIGHT_TASKS)]
-    if in_flight:
-        await asyncio.wait(in_flight, timeout=SHUTDOWN_GRACE_SECONDS / 2)
-    await asyncio.wait_for(bot.close(), timeout=SHUTDOWN_GRACE_SECONDS / 2)
+    try:
+        await asyncio.wait_for(bot.close(), timeout=SHUTDOWN_GRACE_SECONDS)
+    except TimeoutError:
+        log.warning("the close took longer than %.0f s; exiting anyway", SHUTDOWN_GRACE_SECONDS)
 
 
 # --- who-handles sync -------------------------------------------------------------------------------------------------

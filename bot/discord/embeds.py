@@ -17,7 +17,7 @@ import discord
 
 from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label
 from bot.core.knowledge import Knowledge
-from bot.discord.text import echo, say, shorten
+from bot.discord.text import say, shorten
 
 # Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_LIMIT = 256
@@ -202,12 +202,12 @@ def _topic_line(ref: TopicRef) -> str:
 
 @lru_cache(maxsize=1024)
 def answer_embed(answer: Answer) -> discord.Embed:
-    """The full answer to a matched topic; for anything else, the choices (see `choices_embed`).
+    """The full answer to a matched topic (anything else is a picker: see views.picker_text).
 
     Kept per Answer, because the same few answers go out again and again: the embed is shared (a SharedEmbed), so
     it is sent as it is and never changed (use `.copy()` for a variant)."""
-    if answer.status != "match" or answer.handler is None:
-        return choices_embed(answer, shared=True)
+    if answer.handler is None:
+        raise ValueError(f"an answer with status {answer.status!r} has no embed; it is a picker")
     words = labels(answer.lang)
     handler = answer.handler
     description = "\n\n".join(part for part in (answer.level_note, answer.summary,
@@ -231,24 +231,6 @@ def answer_embed(answer: Answer) -> discord.Embed:
                                      for item in answer.also], at=1)
     if answer.related:
         fitter.field(words["related"], [_topic_line(ref) for ref in answer.related])
-    return fitter.done()
-
-
-def choices_embed(answer: Answer, *, shared: bool = False) -> discord.Embed:
-    """Ambiguous: the candidates to pick from. No match: the sentence that the table does not cover it, and the
-    suggestions, if any. `shared`: a SharedEmbed, for answer_embed's cache."""
-    words = labels(answer.lang)
-    query = echo(answer.query)
-    if answer.status == "ambiguous":
-        title = say(answer.lang, "pick_placeholder")
-        description = say(answer.lang, "pick", query=query)
-    else:
-        title = answer.not_covered
-        description = say(answer.lang, "not_covered_query", query=query)
-    fitter = _Fitter(title=title, description=description, footer=answer.disclaimer, shared=shared)
-    if answer.choices:
-        heading = words["pick"] if answer.status == "ambiguous" else words["suggest"]
-        fitter.field(heading, [_topic_line(ref) for ref in answer.choices])
     return fitter.done()
 
 
@@ -341,8 +323,7 @@ def about_embed(knowledge: Knowledge, version: str, lang: str = "en") -> discord
     return fitter.done()
 
 
-def option_label(ref: TopicRef) -> str:
-    """A topic as a select option or autocomplete choice: its title and handler, within Discord's 100 characters."""
+def option_label(ref: TopicRef, limit: int = SELECT_LABEL_LIMIT) -> str:
+    """A topic as a select option, button or autocomplete choice: its title and handler, within `limit`."""
     suffix = f" — {ref.handler.short}"
-    return shorten(ref.title, SELECT_LABEL_LIMIT - len(suffix)) + suffix if len(suffix) < 40 else shorten(
-        ref.title, SELECT_LABEL_LIMIT)
+    return shorten(ref.title, limit - len(suffix)) + suffix if len(suffix) < 40 else shorten(ref.title, limit)

@@ -1,7 +1,8 @@
 """Behaviour in a busy server: no second public copy of a fresh answer, and no floods from one member.
 
 Plain Python with an injectable clock (time.monotonic by default), so tests move time instead of sleeping. Both
-structures forget what is older than their window, so memory stays bounded however long the bot runs.
+structures forget what is older than their window and hold at most a fixed number of entries (the oldest go
+first), so memory stays bounded however long the bot runs and however many members and channels it serves.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass
 REPEAT_WINDOW_SECONDS = 60.0   # the same topic again in the same channel within this gets a pointer, not a copy
 USER_RATE_COUNT = 5            # a member may run this many commands...
 USER_RATE_SECONDS = 30.0       # ...in this many seconds
+RECENT_ANSWERS_CAP = 10_000    # channel-and-topic pairs remembered (a few MB at most)
+USER_RATE_CAP = 50_000         # members whose recent commands are counted
 
 Clock = Callable[[], float]
 
@@ -45,8 +48,9 @@ class Earlier:
 class RecentAnswers:
     """Which public answers each channel got in the last `window` seconds."""
 
-    def __init__(self, window: float = REPEAT_WINDOW_SECONDS, clock: Clock = time.monotonic):
-        self.window, self.clock = window, clock
+    def __init__(self, window: float = REPEAT_WINDOW_SECONDS, clock: Clock = time.monotonic,
+                 cap: int = RECENT_ANSWERS_CAP):
+        self.window, self.clock, self.cap = window, clock, cap
         self._answers: OrderedDict[tuple[int, Hashable], Earlier] = OrderedDict()
 
     def claim(self, channel_id: int, key: Hashable) -> Earlier | None:
@@ -58,6 +62,8 @@ class RecentAnswers:
         if earlier is not None:
             return earlier
         self._answers[(channel_id, key)] = Earlier(now, None)
+        if len(self._answers) > self.cap:   # forgetting the oldest only costs someone a second public copy
+            self._answers.popitem(last=False)
         return None
 
     def record(self, channel_id: int, key: Hashable, jump_url: str | None) -> None:
@@ -85,8 +91,9 @@ class RecentAnswers:
 class UserRate:
     """At most `count` commands per member in any `per` seconds (a sliding window)."""
 
-    def __init__(self, count: int = USER_RATE_COUNT, per: float = USER_RATE_SECONDS, clock: Clock = time.monotonic):
-        self.count, self.per, self.clock = count, per, clock
+    def __init__(self, count: int = USER_RATE_COUNT, per: float = USER_RATE_SECONDS, clock: Clock = time.monotonic,
+                 cap: int = USER_RATE_CAP):
+        self.count, self.per, self.clock, self.cap = count, per, clock, cap
         self._hits: OrderedDict[int, deque[float]] = OrderedDict()
 
     def hit(self, user_id: int) -> float:
@@ -102,6 +109,8 @@ class UserRate:
             return max(self.per - (now - hits[0]), 0.001)
         hits.append(now)
         self._hits.move_to_end(user_id)
+        if len(self._hits) > self.cap:   # the member quiet the longest starts afresh
+            self._hits.popitem(last=False)
         return 0.0
 
     def _forget(self, now: float) -> None:

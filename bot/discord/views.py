@@ -6,7 +6,6 @@ so that they keep working after a restart.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ import discord
 
 from bot.core.answers import Answer
 from bot.core.router import Router
-from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, choices_embed, option_label
+from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, option_label, source_pages, topic_pages
 from bot.discord.text import lang_for, say
 from bot.observability import log_miss
 
@@ -25,10 +24,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("who_handles.discord")
 
 NO_MENTIONS = discord.AllowedMentions.none()
-PICK_TIMEOUT_SECONDS = 600.0  # a picker for an ambiguous or missed question stays usable this long
 PIN_REASON_LIMIT = 512        # Discord's limit on an audit-log reason
-BROWSE_TIMEOUT_SECONDS = 600.0
 MENU_ROWS = 5                 # Discord: five action rows a message, one select menu each
+PICK_CHOICES = 3              # the picker offers the best few; more is a list to read, not a question
+BUTTON_LABEL_LIMIT = 80       # Discord's limit on a button label
 
 
 # --- sending -------------------------------------------------------------------------------------------------------
@@ -126,9 +125,8 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
     if answer.status != "match":
         if answer.status == "none":
             log_miss(answer.query)
-        content = answer.not_covered if answer.status == "none" else None
-        view = Picker(interaction, answer, private=private, command=command) if answer.choices else None
-        await reply(interaction, content, ephemeral=True, embed=choices_embed(answer), view=view)
+        await reply(interaction, picker_text(answer, private=private or not in_server(interaction)),
+                    ephemeral=True, view=picker_view(answer, interaction.user.id, private=private))
         return
     if private or not in_server(interaction):
         # In a DM with the bot the answer is private anyway: a plain message, without a Pin button.
@@ -158,49 +156,72 @@ async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tu
     bot.recent.record(channel_id, key, jump_url(interaction, message_id))
 
 
-class Picker(discord.ui.View):
-    """The candidates of an ambiguous or missed question, sent privately; only the asker may pick. The pick is
-    answered as the question would have been (publicly unless `private`), and the picker goes away."""
+def picker_text(answer: Answer, *, private: bool) -> str:
+    """The private message of a question that is not a confident match: for a miss, one plain sentence and what to
+    do next; then, when there are choices, the question "Is this what you mean?" and where a pick will be shown."""
+    lang = answer.lang
+    lines = [say(lang, "not_covered")] if answer.status == "none" else []
+    if answer.choices:
+        lines.append(say(lang, "pick_question"))
+        lines.append(say(lang, "pick_private" if private else "pick_public"))
+    return "\n".join(lines)
 
-    def __init__(self, origin: discord.Interaction, answer: Answer, *, private: bool, command: str):
-        super().__init__(timeout=PICK_TIMEOUT_SECONDS)
-        self.origin, self.owner_id, self.lang = origin, origin.user.id, answer.lang
-        self.private, self.command = private, command
-        self.select: discord.ui.Select = discord.ui.Select(
-            placeholder=say(answer.lang, "pick_placeholder"),
-            options=[discord.SelectOption(label=option_label(ref), value=ref.id)
-                     for ref in answer.choices[:SELECT_OPTION_LIMIT]],
-        )
-        self.select.callback = self.picked
-        self.add_item(self.select)
+
+def picker_view(answer: Answer, asker_id: int, *, private: bool) -> discord.ui.View | None:
+    """The best few choices as buttons; everything a press needs rides in its custom_id (see PickButton)."""
+    buttons = [PickButton(ref.id, asker_id, private, option_label(ref, BUTTON_LABEL_LIMIT),
+                          agency=ref.level == "agency") for ref in answer.choices[:PICK_CHOICES]]
+    return SharedView(buttons) if buttons else None   # type: ignore[arg-type]
+
+
+class PickButton(discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"who:pick:(?:(?P<agency>a):)?(?P<topic>[a-z0-9-]{1,64}):(?P<asker>[0-9]{1,20}):(?P<where>[ps])"):
+    """One choice of the picker. The topic, the asker and whether the answer goes to the channel ride in the
+    custom_id, so a picker holds no memory while it waits and still works after a restart. Only the asker's press
+    counts; the picker then turns into the answer (private) or steps aside for it (public). With `agency`, the
+    choice is an office's agency-level answer ("a:" before its id)."""
+
+    def __init__(self, topic_id: str, asker_id: int, private: bool, label: str = "?", *, agency: bool = False):
+        super().__init__(discord.ui.Button(
+            label=label, style=discord.ButtonStyle.primary,
+            custom_id=f"who:pick:{'a:' if agency else ''}{topic_id}:{asker_id}:{'p' if private else 's'}"))
+        self.topic_id, self.asker_id, self.private, self.agency = topic_id, asker_id, private, agency
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> PickButton:
+        return cls(match["topic"], int(match["asker"]), match["where"] == "p", item.label or "?",
+                   agency=bool(match["agency"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         if await turned_away(interaction):
             return False
-        if interaction.user.id == self.owner_id:
+        if interaction.user.id == self.asker_id:
             return True
         await reply(interaction, say(lang_for(interaction.locale), "only_asker"), ephemeral=True)
         return False
 
-    async def picked(self, interaction: discord.Interaction) -> None:
-        self.stop()
-        answer = router_of(interaction).topic(self.select.values[0], self.lang)
-        if answer is None:
-            await reply(interaction, say(self.lang, "unknown_topic"), ephemeral=True)
-            return
-        await deliver(interaction, answer, private=self.private, command=self.command)
-        await self._remove()
-
-    async def on_timeout(self) -> None:
-        await self._remove()
-
-    async def _remove(self) -> None:
-        # Already gone, or the 15-minute token expired: nothing to tidy.
-        with contextlib.suppress(discord.HTTPException):
-            await self.origin.delete_original_response()
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            lang = lang_for(interaction.locale)
+            router = router_of(interaction)
+            answer = router.agency(self.topic_id, lang) if self.agency else router.topic(self.topic_id, lang)
+            if answer is None:
+                await reply(interaction, say(lang, "unknown_topic"), ephemeral=True)
+                return
+            if self.private or not in_server(interaction):
+                # The private picker becomes the answer itself.
+                interaction.client.count_answer("pick", answer.status, interaction)  # type: ignore[attr-defined]
+                await interaction.response.edit_message(content=None, embed=answer_embed(answer),
+                                                        view=answer_view(answer, public=False),
+                                                        allowed_mentions=NO_MENTIONS)
+                interaction.client.reply_sent(interaction)  # type: ignore[attr-defined]
+                return
+            await interaction.response.edit_message(content=say(lang, "picked_public"), view=None,
+                                                    allowed_mentions=NO_MENTIONS)
+            await deliver(interaction, answer, private=False, command="pick")
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
 # --- the persistent components -------------------------------------------------------------------------------------
@@ -319,43 +340,58 @@ def topic_menus(scope: str, options: list[tuple[str, str]], lang: str) -> discor
     return SharedView(menus)   # stopped, dispatched through the registered DynamicItem, like an answer's view
 
 
-class Pages(discord.ui.View):
-    """◀ / ▶ through a list of embeds, for the member who asked (the message is private to them anyway)."""
+PAGE_KINDS = ("topics", "sources")
 
-    def __init__(self, pages: list[discord.Embed], owner_id: int):
-        super().__init__(timeout=BROWSE_TIMEOUT_SECONDS)
-        self.pages, self.owner_id, self.index = pages, owner_id, 0
-        self._refresh()
 
-    def _refresh(self) -> None:
-        self.previous.disabled = self.index == 0
-        self.next.disabled = self.index >= len(self.pages) - 1
-        self.counter.label = f"{self.index + 1}/{len(self.pages)}"
+def pages_of(interaction: discord.Interaction, kind: str, lang: str) -> list[discord.Embed]:
+    knowledge = router_of(interaction).knowledge
+    return topic_pages(knowledge, lang) if kind == "topics" else source_pages(knowledge, lang)
+
+
+def pager_view(kind: str, lang: str, index: int, count: int) -> discord.ui.View | None:
+    """◀ n/N ▶ under page `index` of `count`. Each arrow's custom_id names the list, the language and the page it
+    opens, so a pager holds no memory, never times out and works after a restart."""
+    if count <= 1:
+        return None
+    base = f"who:page:{kind}:{lang}"
+    return SharedView([
+        PageButton(kind, lang, index - 1, "prev", disabled=index <= 0),
+        discord.ui.Button(label=f"{index + 1}/{count}", style=discord.ButtonStyle.secondary, disabled=True,
+                          custom_id=f"{base}:{index}:at"),
+        PageButton(kind, lang, index + 1, "next", disabled=index >= count - 1),
+    ])
+
+
+class PageButton(discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"who:page:(?P<kind>topics|sources):(?P<lang>en|es):(?P<page>-?[0-9]{1,4}):(?P<way>prev|next)"):
+    """◀ or ▶ of a /topics or /sources pager: opens the page its custom_id names (see pager_view)."""
+
+    def __init__(self, kind: str, lang: str, page: int, way: str, *, disabled: bool = False):
+        super().__init__(discord.ui.Button(
+            emoji="◀" if way == "prev" else "▶", label=say(lang, "page_" + way), disabled=disabled,
+            style=discord.ButtonStyle.secondary, custom_id=f"who:page:{kind}:{lang}:{page}:{way}"))
+        self.kind, self.lang, self.page = kind, lang, page
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> PageButton:
+        return cls(match["kind"], match["lang"], int(match["page"]), match["way"])
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return not await turned_away(interaction) and interaction.user.id == self.owner_id
+        return not await turned_away(interaction)
 
-    async def _show(self, interaction: discord.Interaction, index: int) -> None:
-        self.index = max(0, min(index, len(self.pages) - 1))
-        self._refresh()
-        await interaction.response.edit_message(embed=self.pages[self.index], view=self, allowed_mentions=NO_MENTIONS)
-
-    @discord.ui.button(emoji="◀", style=discord.ButtonStyle.secondary)
-    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index - 1)
-
-    @discord.ui.button(label="1/1", style=discord.ButtonStyle.secondary, disabled=True)
-    async def counter(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        pass  # a label, never enabled
-
-    @discord.ui.button(emoji="▶", style=discord.ButtonStyle.secondary)
-    async def next(self, interaction: discord.Interaction, button: discord.ui.Button) -> None:
-        await self._show(interaction, self.index + 1)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
-        await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            pages = pages_of(interaction, self.kind, self.lang)
+            index = max(0, min(self.page, len(pages) - 1))   # the table may have shrunk since
+            await interaction.response.edit_message(embed=pages[index],
+                                                    view=pager_view(self.kind, self.lang, index, len(pages)),
+                                                    allowed_mentions=NO_MENTIONS)
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
 
 
-async def send_pages(interaction: discord.Interaction, pages: list[discord.Embed]) -> None:
-    view = Pages(pages, interaction.user.id) if len(pages) > 1 else None
-    await reply(interaction, ephemeral=True, embed=pages[0], view=view)
+async def send_pages(interaction: discord.Interaction, kind: str) -> None:
+    lang = lang_for(interaction.locale)
+    pages = pages_of(interaction, kind, lang)
+    await reply(interaction, ephemeral=True, embed=pages[0], view=pager_view(kind, lang, 0, len(pages)))

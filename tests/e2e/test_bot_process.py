@@ -96,22 +96,30 @@ async def test_autocomplete_ranks_topics_within_discords_deadline(fake: FakeDisc
     assert expected in [choice["value"] for choice in choices[:3]], choices
 
 
-async def test_an_ambiguous_question_offers_a_menu_and_the_pick_is_answered(fake: FakeDiscord,
-                                                                           bot: BotProcess) -> None:
+async def test_an_ambiguous_question_offers_buttons_and_a_pick_after_a_restart_is_answered(
+        fake: FakeDiscord, tmp_path: Path) -> None:
+    first = await BotProcess.start(fake, tmp_path)
+    await fake.wait_for_ready(timeout=WAIT)
     question = await fake.send_command("who", {"topic": "visa for students"})
-    menu = await question.wait_for_callback(timeout=WAIT)
-    assert menu.data["flags"] & EPHEMERAL
-    [row] = menu.data["components"]
-    [select] = row["components"]
-    offered = [option["value"] for option in select["options"]]
-    assert "sevp" in offered and len(offered) >= 2
+    picker = await question.wait_for_callback(timeout=WAIT)
+    assert picker.data["flags"] & EPHEMERAL and "Is this what you mean?" in picker.data["content"]
+    [row] = picker.data["components"]
+    offered = {button["custom_id"] for button in row["components"]}
+    sevp = f"who:pick:sevp:{question.user_id}:s"
+    assert sevp in offered and 2 <= len(offered) <= 3
+    assert await first.stop() == 0, first.output()
 
-    pick = await fake.send_component(select["custom_id"], component_type=3, values=["sevp"],
-                                     message_id=menu.message_id, user_id=question.user_id)
-    answer = await pick.wait_for_callback(timeout=WAIT)
-    assert answer.type == 4 and not answer.data.get("flags", 0) & EPHEMERAL
-    assert "Student and Exchange Visitor Program" in embed_text(answer.data["embeds"][0])
-    await question.wait_for_request("DELETE", "*/messages/@original", timeout=WAIT)   # the menu goes away
+    second = await BotProcess.start(fake, tmp_path)
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        pick = await fake.send_component(sevp, message_id=picker.message_id, user_id=question.user_id)
+        stepped_aside = await pick.wait_for_callback(timeout=WAIT)
+        assert stepped_aside.type == 7                     # the picker makes way...
+        answer = await pick.wait_for_followup(timeout=WAIT)   # ...for the public answer
+        assert not answer.get("flags", 0) & EPHEMERAL
+        assert "Student and Exchange Visitor Program" in embed_text(answer["embeds"][0])
+    finally:
+        assert await second.stop() == 0, second.output()
 
 
 async def test_pin_button_pins_for_a_moderator_with_the_reason_and_refuses_a_member(fake: FakeDiscord,
@@ -217,3 +225,20 @@ async def test_a_spanish_speaking_member_gets_spanish_answers_end_to_end(fake: F
     assert re.search(r"\]\(https://[^)]+\)", text)          # the sources stay as they are, linked
     mission = await ask(fake, "ice", {"aspect": "mission"}, locale="es-ES")
     assert "Servicio de Inmigración y Control de Aduanas" in embed_text(mission["embeds"][0])
+
+
+@pytest.mark.parametrize("malformed", [
+    {"id": "abc", "type": 2, "application_id": "1", "token": "x", "version": 1},
+    {"id": "1", "type": 2, "application_id": "1", "token": "x", "version": 1, "member": "someone",
+     "guild_id": "1", "channel_id": "1", "data": {"id": "1", "name": "who", "type": 1}},
+    ["not", "an", "object"],
+])
+async def test_a_malformed_gateway_event_is_dropped_and_the_bot_keeps_answering(fake: FakeDiscord, bot: BotProcess,
+                                                                                malformed: object) -> None:
+    session = fake.session_for_guild(fake.guild.id)
+    assert session is not None
+    await fake.dispatch_event(session, "INTERACTION_CREATE", malformed)
+    answer = await ask(fake, "who", {"topic": "trafficking"})
+    assert answer["embeds"] and bot.process.returncode is None
+    assert len(fake.identifies) == 1                     # the same connection: no restart, no new session
+    assert "dropped a malformed INTERACTION_CREATE event" in bot.output()

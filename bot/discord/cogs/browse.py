@@ -16,8 +16,6 @@ from bot.discord.embeds import (
     about_embed,
     agency_embed,
     agency_topics,
-    source_pages,
-    topic_pages,
 )
 from bot.discord.text import echo, lang_for, say, shorten
 from bot.discord.views import deliver_public, in_server, reply, router_of, send_pages, topic_menus
@@ -105,12 +103,12 @@ class Browse(commands.Cog):
     @app_commands.command(name="topics", description="Browse every topic the bot knows")
     async def topics(self, interaction: discord.Interaction) -> None:
         self.bot.count_answer("topics", "match", interaction)
-        await send_pages(interaction, topic_pages(router_of(interaction).knowledge, lang_for(interaction.locale)))
+        await send_pages(interaction, "topics")
 
     @app_commands.command(name="sources", description="The official sources the bot cites")
     async def sources(self, interaction: discord.Interaction) -> None:
         self.bot.count_answer("sources", "match", interaction)
-        await send_pages(interaction, source_pages(router_of(interaction).knowledge, lang_for(interaction.locale)))
+        await send_pages(interaction, "sources")
 
     @app_commands.command(name="about", description="Version, knowledge date and what this bot is (and is not)")
     async def about(self, interaction: discord.Interaction) -> None:

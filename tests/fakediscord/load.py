@@ -1,0 +1,84 @@
+"""Load that the end-to-end tests and bench/bench_gateway.py share: questions at a steady rate, and a SIGTERM in the
+middle of them, with an account of what became of every interaction the bot was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .botprocess import BotProcess
+from .interactions import FakeInteraction
+from .server import FakeDiscord
+
+DISPATCH_TIMEOUT = 0.5   # a dispatch waits this long for a gateway session; after the bot has gone there is none
+
+
+@dataclass(frozen=True)
+class ShutdownTally:
+    """What became of the interactions sent around a SIGTERM. `unanswered` are those written to the bot's live
+    socket that got no reply at all: a member would see "The application did not respond"."""
+
+    answered: int       # a reply with an embed: the answer itself
+    refused: int        # any other reply: the short "restarting" notice
+    unanswered: int
+    undelivered: int    # never reached a live socket (the gateway was closed): Discord would fail them, not the bot
+    exit_status: int | None
+
+
+def delivered(fake: FakeDiscord, interaction: FakeInteraction) -> bool:
+    return any(record.seq == interaction.seq and record.session_id == interaction.session.session_id
+               and record.event == "INTERACTION_CREATE" and record.delivered for record in fake.dispatched)
+
+
+async def send_at_rate(fake: FakeDiscord, questions: Sequence[str], rate: float, seconds: float,
+                       sent: list[FakeInteraction], *, private: bool = False) -> None:
+    """/who questions at `rate` a second for `seconds`, appending each dispatched interaction to `sent`."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    dispatches = []
+
+    async def one(index: int) -> None:
+        options = {"topic": questions[index % len(questions)]} | ({"private": True} if private else {})
+        with contextlib.suppress(TimeoutError):   # no session left to send to: the bot closed its gateway
+            sent.append(await fake.send_command("who", options, timeout=DISPATCH_TIMEOUT))
+
+    for index in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + index / rate - loop.time()))
+        dispatches.append(asyncio.create_task(one(index)))
+    await asyncio.gather(*dispatches)
+
+
+async def sigterm_under_load(fake: FakeDiscord, bot: BotProcess, questions: Sequence[str], *, rate: float = 300.0,
+                             before: float = 1.0, after: float = 2.0, held: int = 0, hold_seconds: float = 1.0,
+                             exit_timeout: float = 15.0) -> ShutdownTally:
+    """Questions at `rate` a second for `before` seconds, SIGTERM, and `after` more seconds of them; then wait for
+    the process to end and count what each interaction got. With `held`, the next that many replies from the
+    signal on are rate limited for `hold_seconds` (429, then retried), so replies are still on their way while the
+    bot shuts down, as on a busy day."""
+    sent: list[FakeInteraction] = []
+    load = asyncio.create_task(send_at_rate(fake, questions, rate, before + after, sent))
+    await asyncio.sleep(before)   # the load runs meanwhile: this is when the signal goes, not a wait for a result
+    if held:
+        fake.rate_limit("POST", "/interactions/*/callback", count=held, retry_after=hold_seconds)
+    bot.process.send_signal(signal.SIGTERM)
+    await load
+    try:
+        status: int | None = await bot.wait(exit_timeout)
+    except TimeoutError:
+        status = None
+    answered = refused = unanswered = undelivered = 0
+    for interaction in sent:
+        if interaction.callbacks:
+            data = interaction.callbacks[0].data or {}
+            if data.get("embeds"):
+                answered += 1
+            else:
+                refused += 1
+        elif delivered(fake, interaction):
+            unanswered += 1
+        else:
+            undelivered += 1
+    return ShutdownTally(answered, refused, unanswered, undelivered, status)
