@@ -56,11 +56,12 @@ def test_mentions_are_disabled_on_the_client_itself(mini_router: Router):
 
 async def test_setup_hook_wires_the_cogs_the_error_handler_and_the_persistent_items(discord_env):
     bot, _ = discord_env
-    assert set(bot.cogs) == {"Who", "Browse", "Admin"}
+    assert set(bot.cogs) == {"Who", "Browse", "Admin", "Server"}
     assert bot.tree.on_error == bot.on_tree_error
     names = sorted(command.name for command in bot.tree.get_commands(type=discord.AppCommandType.chat_input))
-    assert names == ["about", "agency", "ice", "reload", "sources", "topics", "who"]
+    assert names == ["about", "agency", "ice", "reload", "server", "sources", "topics", "who"]
     assert bot.tree.get_command("Pin answer", type=discord.AppCommandType.message) is not None
+    assert bot.tree.get_command("Answer this message", type=discord.AppCommandType.message) is not None
 
 
 # --- the one error handler --------------------------------------------------------------------------------------------
@@ -338,7 +339,8 @@ def test_sync_dry_run_from_the_command_line_needs_no_token():
                             text=True, timeout=60, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     names = [command["name"] for command in json.loads(result.stdout)]
-    assert names == ["who", "ice", "agency", "topics", "sources", "about", "reload", "Pin answer"]
+    assert names == ["who", "ice", "agency", "topics", "sources", "about", "reload", "server", "Pin answer",
+                     "Answer this message"]
 
 
 def test_sync_without_a_token_says_so(capsys):
@@ -357,7 +359,7 @@ def test_sync_sends_the_dry_run_payload(capsys, route_base, guild_id: int | None
     where = f"/guilds/{guild_id}/commands" if guild_id else "/applications/1/commands"
     assert len(put) == 1 and put[0][0].endswith(where)
     assert put[0][1] == expected
-    assert "synced 8 commands" in capsys.readouterr().out
+    assert "synced 10 commands" in capsys.readouterr().out
 
 
 def test_sync_with_a_refused_token(capsys, route_base):
@@ -383,7 +385,7 @@ def test_sync_without_a_guild_uses_dev_guild_id_and_says_so(capsys, route_base):
         puts = [path for method, path, _ in local.requests if method == "PUT"]
     assert status == 0
     assert puts == ["/api/v10/applications/1/guilds/4242/commands"]
-    assert "synced 8 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out
+    assert "synced 10 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out
 
 
 def test_sync_guild_and_global_override_dev_guild_id(capsys, route_base):

@@ -55,15 +55,16 @@ class Store(Protocol):
     async def forget_pin(self, message_id: int) -> bool | None: ...
 
 
-def backend_for(data_dir: Path, database_url: str | None = None) -> Store:
-    """PostgreSQL for a postgresql:// URL, else SQLite in DATA_DIR (imports only the driver in use)."""
+def backend_for(data_dir: Path, database_url: str | None = None, *, memory: bool = False) -> Store:
+    """PostgreSQL for a postgresql:// URL, else SQLite in DATA_DIR (imports only the driver in use); with memory,
+    a SQLite database that lives as long as the process (tests, `who-handles sync`)."""
     if database_url:
         if not database_url.startswith(POSTGRES_SCHEMES):
             raise ValueError("DATABASE_URL must start with postgresql://")
         from bot.store.postgres import PostgresStore
         return PostgresStore(database_url)
     from bot.store.sqlite import SqliteStore
-    return SqliteStore(Path(data_dir) / SQLITE_FILE)
+    return SqliteStore(Path(":memory:") if memory else Path(data_dir) / SQLITE_FILE)
 
 
 async def open_store(data_dir: Path, database_url: str | None = None) -> SafeStore:

@@ -1,10 +1,11 @@
 """The store as the bot sees it: a database that is down never stops an answer.
 
-Every call has a time limit. A call that fails is tried once more (a pooled connection may have died with a
-restart); if that fails too, a read returns its default (a server's settings as if it had never set any, no notes,
-no aliases) and a write is dropped. The first failure logs one line and the store then stays out of the way for
-`RETRY_AFTER_SECONDS` (no call waits on a dead database meanwhile); the first success after it logs one line with
-the number of writes dropped. Nothing raises to the caller.
+Every call has a time limit. A write that fails is tried once more (a pooled connection may have died with a
+restart); a read that fails, or a write that fails twice, falls back: a read returns its default (a server's
+settings as if it had never set any, no notes, no aliases) and a write is dropped. The first failure logs one
+line and the store then stays out of the way for `RETRY_AFTER_SECONDS` (no call waits on a dead database
+meanwhile); the first success after it logs one line with the number of writes dropped. Nothing raises to the
+caller.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.store.models import GuildSettings, HelpNote, Pin, Stats
 log = logging.getLogger("who_handles.store")
 
 T = TypeVar("T")
-CALL_TIMEOUT_SECONDS = 3.0
+CALL_TIMEOUT_SECONDS = 1.0    # Discord gives an answer 3 s; a read must leave room for the reply
 RETRY_AFTER_SECONDS = 5.0
 
 
@@ -47,7 +48,7 @@ class SafeStore:
         if self.down_since is not None and self.clock() < self._skip_until:
             return self._fallback(name, default, write)
         error: BaseException | None = None
-        for _attempt in range(2):
+        for _attempt in range(2 if write else 1):    # a read falls back at once: an answer is waiting on it
             try:
                 result = await asyncio.wait_for(make(), self.timeout)
             except asyncio.CancelledError:

@@ -44,7 +44,8 @@ class SqliteStore(SqlStore):
 
     async def _reopen(self) -> None:
         await self._close()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path, isolation_level=None)   # autocommit; transactions say BEGIN
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
