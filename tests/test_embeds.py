@@ -197,3 +197,13 @@ def test_an_agency_level_answer_says_no_topic_fits_and_links_the_office():
 def test_a_volatile_answer_shows_its_as_of_date():
     embed = answer_embed(Router.load(FIXTURE).topic("human-trafficking"))
     assert "As of 2026-05-01" in embed.description
+
+
+def test_the_repeat_window_tells_topics_offices_and_languages_apart():
+    from bot.discord.views import repeat_key
+    router = Router.load(FIXTURE)
+    trafficking, trata = router.topic("human-trafficking"), router.topic("human-trafficking", "es")
+    hsi, ice_mission = router.agency("ice-hsi"), router.agency("ice")
+    assert repeat_key(trafficking) == ("topic", "human-trafficking", "en")
+    assert repeat_key(trafficking) != repeat_key(trata)
+    assert repeat_key(hsi) == ("agency", "ice-hsi", "en") and repeat_key(hsi) != repeat_key(ice_mission)

@@ -33,6 +33,9 @@ Status = Literal["match", "ambiguous", "none", "help"]
 Level = Literal["topic", "agency"]
 
 # --- the ranker's weights: how much each kind of evidence counts towards a topic --------------------------------
+# These stay hand-set: they shape what counts as evidence (a typo, a phrase, a word the domain uses everywhere), not
+# what to do with it. The decision on top of them (answer, offer, refuse) is fitted from the labelled sets and absorbs
+# their scale; fitting them as well is the next step, and any change must keep `./dev test tests/test_eval.py` green.
 SUGGEST_SCORE = 20.0        # candidates above this share of the query (0-100) may be offered
 AMBIGUITY_MARGIN = 6.0      # candidates this close to the best count as close
 FUZZY_TOKEN_CUTOFF = 80.0   # edit similarity (0-100) for a misspelt word to count as a known term
@@ -67,6 +70,8 @@ FITTED_NAME = "fitted.json"   # beside the table it was fitted on (bench/fit_mat
 # They weigh like generic words alone and fully within a phrase.
 NAME_ONLY_TERMS = frozenset({"card", "cards", "tarjeta", "green", "verde", "lost", "replacement", "replace"})
 
+# Words that name the whole domain or that any question uses ("immigration", "office", "apply"): they weigh a
+# quarter. Hand-set like the weights above, for the same reason: they describe how evidence counts, not a decision.
 GENERIC_TERMS = frozenset({
     "ice", "immigration", "inmigracion", "immigrant", "inmigrante", "dhs", "agency", "agencia", "government",
     "gobierno", "federal", "department", "departamento", "office", "oficina", "us", "usa", "eeuu", "united",

@@ -151,9 +151,16 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
         await reply(interaction, content, ephemeral=private or outside, embed=embed,
                     view=answer_view(answer, public=False, guild=in_server(interaction)))
         return
-    await deliver_public(interaction, answer.lang, key=("topic", answer.topic_id), embed=embed,
+    await deliver_public(interaction, answer.lang, key=repeat_key(answer), embed=embed,
                          view=answer_view(answer, public=True, guild=True),
                          window=server.repeat_window_seconds)
+
+
+def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
+    """What counts as "the same answer" in a channel's repeat window: the topic, or for an agency-level answer the
+    office, in the asker's language (a Spanish reader is not pointed at an English answer)."""
+    subject = answer.topic_id if answer.level == "topic" else (answer.handler.id if answer.handler else None)
+    return (answer.level, subject, answer.lang)
 
 
 async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tuple[str, Any], embed: discord.Embed,
