@@ -62,6 +62,7 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.messages: dict[int, dict[str, Any]] = {}
         self.pin_error: tuple[int, int, str] | None = None     # (status, Discord code, message)
+        self.send_error: tuple[int, int, str] | None = None    # for POST /channels/{id}/messages
         self._ids = itertools.count(1_000_000_000_000_000_001)
 
     def snowflake(self) -> int:
@@ -85,6 +86,16 @@ class FakeDiscord:
                     error = discord.DiscordServerError
                 raise error(_Response(status, "error"), {"code": code, "message": text})
             return None
+        if route.path == "/channels/{channel_id}/messages" and route.method == "POST":
+            if self.send_error:
+                status, code, text = self.send_error
+                raise discord.Forbidden(_Response(status, "error"), {"code": code, "message": text})
+            body = kwargs.get("json") or {}
+            message = self.store(body)
+            message["channel_id"] = str(route.channel_id)
+            if body.get("message_reference"):
+                message["message_reference"] = body["message_reference"]
+            return message
         raise AssertionError(f"the fake Discord does not serve {route.method} {route.path}")
 
     async def webhook(self, route: discord.http.Route, session: Any = None, *, payload: Any = None,
@@ -214,9 +225,10 @@ async def start_bot(clock: FakeClock, monkeypatch: pytest.MonkeyPatch):
     fake Discord. Several bots may share one fake (a restart)."""
     bots: list[WhoHandlesBot] = []
 
-    async def start(router: Router, fake: FakeDiscord | None = None) -> tuple[WhoHandlesBot, FakeDiscord]:
+    async def start(router: Router, fake: FakeDiscord | None = None,
+                    **options: Any) -> tuple[WhoHandlesBot, FakeDiscord]:
         fake = fake or FakeDiscord()
-        bot = build_bot(router, clock=clock)
+        bot = build_bot(router, clock=clock, **options)
         monkeypatch.setattr(async_context.get(), "request", fake.webhook)   # interaction callbacks, follow-ups
         monkeypatch.setattr(bot.http, "request", fake.rest)                  # bot-token REST
         await bot.login("not-a-real-token")   # the real login: /users/@me, application info, setup_hook

@@ -92,12 +92,12 @@ class Outage:
             await self.proxy.cut()
             return
         assert self.path is not None
-        for store in self.stores:      # the open connection breaks, as when its volume goes away
+        self.path.rename(self.path.with_suffix(".away"))
+        self.path.mkdir()              # nothing can open the database there now...
+        for store in self.stores:      # ...and the open connection breaks, as when its volume goes away
             inner = getattr(store, "inner", store)
             if isinstance(inner, SqliteStore) and inner._db is not None:
                 await inner._db.close()
-        self.path.rename(self.path.with_suffix(".away"))
-        self.path.mkdir()
 
     async def start(self) -> None:
         if self.proxy is not None:

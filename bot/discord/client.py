@@ -279,6 +279,8 @@ class WhoHandlesBot(commands.Bot):
     async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """The one error handler: a short private message for the member, the whole story for the log."""
         lang = lang_for(interaction.locale)
+        if isinstance(error, app_commands.CheckFailure) and interaction.response.is_done():
+            return   # a cog's check refused and has already told the member why (/server without Manage Server)
         if isinstance(error, app_commands.CommandOnCooldown):
             await self._tell(interaction, say(lang, "slow_down", seconds=max(1, round(error.retry_after))))
         elif isinstance(error, app_commands.TransformerError) and error.__cause__ is None:

@@ -285,8 +285,12 @@ async def may_pin(interaction: discord.Interaction) -> bool:
     if can_pin(interaction.permissions):
         return True
     server = await server_settings(interaction)
-    roles = getattr(interaction.user, "roles", [])
-    return server.pin_role_id is not None and any(role.id == server.pin_role_id for role in roles)
+    if server.pin_role_id is None:
+        return False
+    # The member's role ids come with the interaction; Member.roles also needs the guild in the cache.
+    role_ids = {role.id for role in getattr(interaction.user, "roles", [])}
+    role_ids |= set(getattr(interaction.user, "_roles", ()))
+    return server.pin_role_id in role_ids
 
 
 async def pin_answer(interaction: discord.Interaction, message: discord.Message, via: str = "button") -> None:
