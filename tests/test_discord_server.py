@@ -254,7 +254,7 @@ async def test_answer_this_message_replies_to_the_members_message_with_the_best_
 # --- the database goes down ---------------------------------------------------------------------------------------
 
 async def test_answers_keep_flowing_when_the_database_stops_mid_run(start_bot, mini_router, store_backend):
-    store = SafeStore(store_backend.make(), retry_after=0.0)   # tries the database again at every call
+    store = SafeStore(store_backend.make(), retry_after=0.0, cache_seconds=0)   # asks the database every call
     bot, fake = await start_bot(mini_router, store=store)
     await bot.store.add_help_note(GUILD_ID, EVERY_TOPIC, "Clinic https://clinic.example")
     before = await ask(bot, fake)

@@ -193,7 +193,7 @@ async def test_two_copies_of_the_bot_share_one_database(store_backend):
 
 async def test_a_database_that_goes_down_never_raises_reads_default_and_one_line_is_logged(store_backend, caplog):
     clock = Monotonic()
-    store = SafeStore(store_backend.make(), clock=clock, timeout=2.0, retry_after=5.0)
+    store = SafeStore(store_backend.make(), clock=clock, timeout=2.0, retry_after=5.0, cache_seconds=0)
     assert await store.open()
     await store.update_guild_settings(GUILD, private_default=True)
     await store.add_help_note(GUILD, EVERY_TOPIC, "Clinic")
@@ -225,7 +225,7 @@ async def test_a_database_that_goes_down_never_raises_reads_default_and_one_line
 
 async def test_a_database_down_at_start_does_not_stop_the_bot(store_backend):
     clock = Monotonic()
-    store = SafeStore(store_backend.make(), clock=clock, timeout=2.0)
+    store = SafeStore(store_backend.make(), clock=clock, timeout=2.0, cache_seconds=0)
     outage = store_backend.outage(store)
     if store_backend.name == "sqlite":
         store_backend.data_dir.mkdir(parents=True)
@@ -252,3 +252,19 @@ def test_the_backend_is_sqlite_under_data_dir_unless_database_url_is_postgresql(
 
 def test_weeks_are_iso_weeks():
     assert iso_week(dt.date(2026, 1, 1)) == "2026-W01" and iso_week(dt.date(2027, 1, 1)) == "2026-W53"
+
+
+async def test_what_every_answer_reads_is_cached_briefly_and_a_change_here_clears_it(store_backend):
+    clock = Monotonic()
+    one = SafeStore(store_backend.make(), clock=clock, cache_seconds=5.0)
+    two = SafeStore(store_backend.make(), clock=clock, cache_seconds=5.0)     # another copy of the bot
+    assert await one.open() and await two.open()
+    assert (await one.guild_settings(GUILD)).private_default is False
+    await two.update_guild_settings(GUILD, private_default=True)
+    assert (await one.guild_settings(GUILD)).private_default is False       # the other copy's change: not yet
+    assert (await two.guild_settings(GUILD)).private_default is True        # its own: at once
+    clock.now += 5.0
+    assert (await one.guild_settings(GUILD)).private_default is True
+    await one.record_answer(GUILD, "asylum", "match")                     # counting clears nothing
+    await one.inner.update_guild_settings(GUILD, private_default=False)
+    assert (await one.guild_settings(GUILD)).private_default is True

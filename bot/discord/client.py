@@ -176,10 +176,12 @@ class WhoHandlesBot(commands.Bot):
         if self._answers_deadline is None:
             self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
             await wait_for_answers(self._answers_deadline)
-        await super().close()   # gateway first; HTTP through _close_http_after_answers
-        if self._writes:
-            await asyncio.wait(list(self._writes), timeout=2.0)
-        await self.store.close()
+        try:
+            await super().close()   # gateway first; HTTP through _close_http_after_answers
+            if self._writes:
+                await asyncio.wait(list(self._writes), timeout=1.0)
+        finally:
+            await self.store.close()
 
     async def _close_http_after_answers(self) -> None:
         deadline = self._answers_deadline or asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS

@@ -24,14 +24,22 @@ log = logging.getLogger("who_handles.store")
 T = TypeVar("T")
 CALL_TIMEOUT_SECONDS = 1.0    # Discord gives an answer 3 s; a read must leave room for the reply
 RETRY_AFTER_SECONDS = 5.0
+COUNTERS = frozenset({"record_answer", "record_feedback", "forget_unanswered", "record_pin", "set_pin_version",
+                      "forget_pin"})   # writes that change nothing an answer reads
+CACHE_SECONDS = 5.0    # a server's settings, notes and aliases are read on every answer: kept this long
 
 
 class SafeStore:
     """Wraps a backend (SqliteStore, PostgresStore) with the policy above; same methods, never raises."""
 
     def __init__(self, inner: Any, *, clock: Callable[[], float] = time.monotonic,
-                 timeout: float = CALL_TIMEOUT_SECONDS, retry_after: float = RETRY_AFTER_SECONDS):
+                 timeout: float = CALL_TIMEOUT_SECONDS, retry_after: float = RETRY_AFTER_SECONDS,
+                 cache_seconds: float = CACHE_SECONDS):
         self.inner, self.clock, self.timeout, self.retry_after = inner, clock, timeout, retry_after
+        # What every answer reads (settings, notes, aliases), kept a few seconds: another copy of the bot sees a
+        # change within that; this copy's own changes clear it at once.
+        self.cache_seconds = cache_seconds
+        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self.backend: str = inner.backend
         self.down_since: float | None = None
         self._skip_until = 0.0
@@ -44,7 +52,21 @@ class SafeStore:
     def available(self) -> bool:
         return self.down_since is None
 
+    async def _cached(self, key: tuple[Any, ...], make: Callable[[], Awaitable[T]], default: T) -> T:
+        now = self.clock()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = await self._call(key[0], make, default, write=False)
+        if self.cache_seconds > 0 and self.available:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key] = (now + self.cache_seconds, value)
+        return value
+
     async def _call(self, name: str, make: Callable[[], Awaitable[T]], default: T, *, write: bool) -> T:
+        if write and name not in COUNTERS:
+            self._cache.clear()
         if self.down_since is not None and self.clock() < self._skip_until:
             return self._fallback(name, default, write)
         error: BaseException | None = None
@@ -104,14 +126,15 @@ class SafeStore:
     # --- reads: a default when down ------------------------------------------------------------------------------
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
-        return await self._call("guild_settings", lambda: self.inner.guild_settings(guild_id), GuildSettings(),
-                                write=False)
+        return await self._cached(("guild_settings", guild_id), lambda: self.inner.guild_settings(guild_id),
+                                  GuildSettings())
 
     async def help_notes(self, guild_id: int, topic_id: str | None = None) -> list[HelpNote]:
-        return await self._call("help_notes", lambda: self.inner.help_notes(guild_id, topic_id), [], write=False)
+        return list(await self._cached(("help_notes", guild_id, topic_id),
+                                       lambda: self.inner.help_notes(guild_id, topic_id), []))
 
     async def aliases(self, guild_id: int) -> dict[str, str]:
-        return await self._call("aliases", lambda: self.inner.aliases(guild_id), {}, write=False)
+        return dict(await self._cached(("aliases", guild_id), lambda: self.inner.aliases(guild_id), {}))
 
     async def stats(self, guild_id: int | None = None, weeks: int = 8, limit: int = 20) -> Stats | None:
         """None when down: a moderator asking for statistics is told, not shown zeros."""

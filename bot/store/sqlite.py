@@ -46,7 +46,13 @@ class SqliteStore(SqlStore):
         await self._close()
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, isolation_level=None)   # autocommit; transactions say BEGIN
+        connecting = aiosqlite.connect(self.path, isolation_level=None)   # autocommit; transactions say BEGIN
+        # aiosqlite runs the connection in a non-daemon thread: one left open (a shutdown cut short) would keep
+        # the process from exiting after SIGTERM. SQLite is crash-safe, so a daemon thread loses nothing committed.
+        thread = getattr(connecting, "_thread", None)
+        if thread is not None:
+            thread.daemon = True
+        db = await connecting
         try:
             await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await db.execute("PRAGMA journal_mode = WAL")    # readers do not wait for a writer (two copies)
