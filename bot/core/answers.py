@@ -201,10 +201,10 @@ def answer_resolution(knowledge: Knowledge, resolution: Resolution, lang: str = 
 LABELS = {
     "en": {"handled": "Handled by", "also": "Also involved", "sources": "Sources", "related": "Related",
            "checked": "Checked", "pick": "Is this what you mean?", "suggest": "Did you mean:",
-           "as_of": "As of {date}; rules in this area changed in 2025-26, so check the sources."},
+           "as_of": "As of {date}. Rules in this area can change: check the sources."},
     "es": {"handled": "A cargo de", "also": "También participan", "sources": "Fuentes", "related": "Relacionado",
            "checked": "Verificado", "pick": "¿Es esto lo que busca?", "suggest": "¿Quiso decir:",
-           "as_of": "Vigente al {date}; las reglas cambiaron en 2025-26, así que revise las fuentes."},
+           "as_of": "Vigente al {date}. Las reglas de este tema pueden cambiar: revise las fuentes."},
 }
 
 
