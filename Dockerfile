@@ -13,11 +13,16 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     HEALTH_PORT=8080 \
-    HEALTH_HOST=0.0.0.0
+    HEALTH_HOST=0.0.0.0 \
+    DATA_DIR=/data
 COPY --from=build /dist/*.whl /tmp/
 COPY constraints.txt /tmp/
 RUN pip install --no-cache-dir -c /tmp/constraints.txt /tmp/*.whl && rm /tmp/*.whl /tmp/constraints.txt \
-    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin whohandles
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin whohandles \
+    && mkdir /data && chown 10001 /data
+# What each server owns (settings, local help, statistics, pins) is a SQLite file here unless DATABASE_URL is set:
+# keep it on a volume (docker run -v who-handles-data:/data ...).
+VOLUME ["/data"]
 USER 10001
 WORKDIR /home/whohandles
 EXPOSE 8080

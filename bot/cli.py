@@ -31,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_discord()
     if args.command == "sync":
         return _sync(args)
+    if args.command == "stats":
+        return _stats(args)
     try:
         router = Router.load()
     except KnowledgeError as error:
@@ -69,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--global", dest="everywhere", action="store_true",
                        help="sync globally even when DEV_GUILD_ID is set")
     sync.add_argument("--dry-run", action="store_true", help="print the commands as JSON; needs no token")
+    stats = commands.add_parser("stats", help="answers by topic and week, feedback and unanswered questions, from "
+                                              "the database (DATA_DIR or DATABASE_URL)")
+    stats.add_argument("--weeks", type=int, default=8, help="how many weeks back (default: 8)")
+    stats.add_argument("--guild", type=int, metavar="ID", help="one server only (default: every server)")
     for sub in (who, ice, commands.choices["run"]):
         sub.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help="language of the answers")
     return parser
@@ -229,6 +235,58 @@ def _sync(args: argparse.Namespace) -> int:
         print("The Discord front end is not part of this build yet.", file=sys.stderr)
         return 1
     return sync_commands(guild_id=args.guild, dry_run=args.dry_run, use_dev_guild=not args.everywhere)
+
+
+def _stats(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from bot.settings import Settings, SettingsError
+    from bot.store import open_store
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"who-handles: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="who-handles: %(message)s")
+    url = settings.database_url.reveal() if settings.database_url else None
+
+    async def read():
+        store = await open_store(settings.data_dir, url)
+        try:
+            return await store.stats(args.guild, max(args.weeks, 1), limit=50)
+        finally:
+            await store.close()
+
+    stats = asyncio.run(read())
+    if stats is None:
+        print("who-handles: the database could not be read (see above); nothing to show", file=sys.stderr)
+        return 1
+    scope = f"server {args.guild}" if args.guild else "all servers"
+    print(stats_text(stats, f"{scope}, last {max(args.weeks, 1)} week(s)"))
+    return 0
+
+
+def stats_text(stats, scope: str) -> str:
+    """The operator's report: answers by week and topic, the helpful ratio, the kept unanswered questions."""
+    lines = [f"Answers by week and topic ({scope}): {stats.total_answers} in all"]
+    week = None
+    for row in stats.answers:
+        if row.week != week:
+            week = row.week
+            lines.append(f"  {week}")
+        label = row.topic_id if row.status == "match" else {"none": "(not covered)"}.get(
+            row.status, f"({row.status}) {row.topic_id}".rstrip())
+        lines.append(f"    {row.answers:6d}  {label}")
+    votes = stats.helpful + stats.unhelpful
+    ratio = f"{stats.helpful_ratio:.0%}" if stats.helpful_ratio is not None else "no votes yet"
+    lines.append(f"Helpful: {stats.helpful} of {votes} votes ({ratio}); reports: {stats.reports}")
+    for topic, (good, bad, reports) in sorted(stats.feedback_by_topic.items()):
+        lines.append(f"    {topic}: {good} helpful, {bad} not helpful, {reports} reported")
+    lines.append("Unanswered questions (kept only by servers that turned it on):")
+    lines += [f"    {count:6d}  {question}" for question, count in stats.unanswered] or ["    none"]
+    return "\n".join(lines)
 
 
 COMMANDS = {

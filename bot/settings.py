@@ -61,6 +61,8 @@ class Settings:
     log_misses: bool = False
     api_base: str | None = None
     code_url: str | None = None        # where the code is published, for /about; nothing is shown without it
+    data_dir: Path = Path("data")
+    database_url: Secret | None = None
     problems: list[str] = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
@@ -95,6 +97,8 @@ class Settings:
             log_misses=read.flag("LOG_MISSES"),
             api_base=read.loopback_url("DISCORD_API_BASE"),
             code_url=read.https_url("CODE_URL"),
+            data_dir=Path(env.get("DATA_DIR", "").strip() or "data"),
+            database_url=read.database_url("DATABASE_URL"),
         )
         if problems:
             raise SettingsError(problems)
@@ -195,6 +199,15 @@ class _Reader:
             self.problems.append(f"{name} must be an https:// address, got {raw[:60]!r}")
             return None
         return raw
+    def database_url(self, name: str) -> Secret | None:
+        """postgresql://user:password@host:port/database; kept secret (it may hold a password)."""
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        if not raw.startswith(("postgresql://", "postgres://")):
+            self.problems.append(f"{name} must be a postgresql:// URL (leave it empty for SQLite in DATA_DIR)")
+            return None
+        return Secret(raw)
 
     def loopback_url(self, name: str) -> str | None:
         """A REST base for a local fake Discord. Only loopback hosts: the token is sent there."""

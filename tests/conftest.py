@@ -18,6 +18,7 @@ from typing import Any
 import discord
 import pytest
 from discord.webhook.async_ import async_context
+from storefixtures import store_backend  # noqa: F401  (the store on SQLite and PostgreSQL, for any test)
 
 from bot.core.router import Router
 from bot.discord.client import WhoHandlesBot, build_bot
@@ -63,6 +64,7 @@ class FakeDiscord:
         self.calls: list[Call] = []
         self.messages: dict[int, dict[str, Any]] = {}
         self.pin_error: tuple[int, int, str] | None = None     # (status, Discord code, message)
+        self.send_error: tuple[int, int, str] | None = None    # for POST /channels/{id}/messages
         self._ids = itertools.count(1_000_000_000_000_000_001)
 
     def snowflake(self) -> int:
@@ -86,6 +88,16 @@ class FakeDiscord:
                     error = discord.DiscordServerError
                 raise error(_Response(status, "error"), {"code": code, "message": text})
             return None
+        if route.path == "/channels/{channel_id}/messages" and route.method == "POST":
+            if self.send_error:
+                status, code, text = self.send_error
+                raise discord.Forbidden(_Response(status, "error"), {"code": code, "message": text})
+            body = kwargs.get("json") or {}
+            message = self.store(body)
+            message["channel_id"] = str(route.channel_id)
+            if body.get("message_reference"):
+                message["message_reference"] = body["message_reference"]
+            return message
         raise AssertionError(f"the fake Discord does not serve {route.method} {route.path}")
 
     async def webhook(self, route: discord.http.Route, session: Any = None, *, payload: Any = None,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +149,52 @@ def test_route_reads_any_bytes_and_writes_only_valid_utf8(encoding: str | None):
     assert [record["query"] for record in records] == ["traf\ufffdficking", "\ufffd\ufffd\ufffd asylum", "\ufffd",
                                                        "trafficking"]
     assert records[3]["topic"] == "human-trafficking"
+
+
+# --- who-handles stats: the operator's view, from the database ------------------------------------------------------
+
+async def operator_stats(backend, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run as a child without blocking the loop (the test's PostgreSQL is reached through a proxy in this loop)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DATABASE_URL", "DATA_DIR")}
+    environment.update(backend.environment())
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "stats", *args, env=environment,
+                                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return subprocess.CompletedProcess(args, process.returncode or 0, out.decode(), err.decode())
+
+
+async def test_stats_prints_answers_by_topic_and_week_the_helpful_ratio_and_unanswered_questions(store_backend):
+    store = store_backend.make()
+    await store.open()
+    await store.update_guild_settings(1, keep_unanswered_text=True)
+    for guild in (1, 2, 2):
+        await store.record_answer(guild, "detention", "match")
+    await store.record_answer(2, "asylum", "match")
+    await store.record_answer(1, None, "none", "who fixes potholes")
+    await store.record_answer(2, None, "none", "a question server 2 never agreed to keep")
+    for kind in ("helpful", "helpful", "helpful", "unhelpful", "report"):
+        await store.record_feedback(1, "detention", kind)
+    await store.close()
+    result = await operator_stats(store_backend)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Answers by week and topic (all servers, last 8 week(s)): 6 in all" in out
+    assert re.search(r"^  \d{4}-W\d\d$", out, re.MULTILINE)
+    assert re.search(r"^ +3  detention$", out, re.MULTILINE) and re.search(r"^ +1  asylum$", out, re.MULTILINE)
+    assert re.search(r"^ +2  \(not covered\)$", out, re.MULTILINE)
+    assert "Helpful: 3 of 4 votes (75%); reports: 1" in out
+    assert re.search(r"^ +1  who fixes potholes$", out, re.MULTILINE)
+    assert "never agreed" not in out
+    one = await operator_stats(store_backend, "--guild", "2")
+    assert "(server 2, last 8 week(s)): 4 in all" in one.stdout and "potholes" not in one.stdout
+
+
+def test_stats_says_so_when_the_database_cannot_be_read(tmp_path: Path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
+    environment["DATA_DIR"] = str(blocked)       # a file where the data folder should be
+    result = subprocess.run([sys.executable, "-m", "bot", "stats"], capture_output=True, text=True, timeout=60,
+                            env=environment, cwd=ROOT)
+    assert result.returncode == 1
+    assert "database unavailable" in result.stderr and "could not be read" in result.stderr

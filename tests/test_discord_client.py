@@ -56,11 +56,12 @@ def test_mentions_are_disabled_on_the_client_itself(mini_router: Router):
 
 async def test_setup_hook_wires_the_cogs_the_error_handler_and_the_persistent_items(discord_env):
     bot, _ = discord_env
-    assert set(bot.cogs) == {"Who", "Browse"}            # no DEV_GUILD_ID: no /reload anywhere (SIGHUP reloads)
+    assert set(bot.cogs) == {"Who", "Browse", "Server"}  # no DEV_GUILD_ID: no /reload anywhere (SIGHUP reloads)
     assert bot.tree.on_error == bot.on_tree_error
     names = sorted(command.name for command in bot.tree.get_commands(type=discord.AppCommandType.chat_input))
-    assert names == ["about", "agency", "ice", "sources", "topics", "who"]
+    assert names == ["about", "agency", "ice", "server", "sources", "topics", "who"]
     assert bot.tree.get_command("Pin answer", type=discord.AppCommandType.message) is not None
+    assert bot.tree.get_command("Answer this message", type=discord.AppCommandType.message) is not None
 
 
 # --- the one error handler --------------------------------------------------------------------------------------------
@@ -341,8 +342,9 @@ def test_sync_dry_run_from_the_command_line_needs_no_token():
                                 cwd=ROOT)
         assert result.returncode == 0, result.stderr
         names[dev_guild] = [command["name"] for command in json.loads(result.stdout)]
-    assert names[""] == ["who", "ice", "agency", "topics", "sources", "about", "Pin answer"]
-    assert names["42"] == ["reload", "who", "ice", "agency", "topics", "sources", "about", "Pin answer"]
+    everywhere = ["who", "ice", "agency", "topics", "sources", "about", "server", "Pin answer", "Answer this message"]
+    assert names[""] == everywhere
+    assert names["42"] == ["reload", *everywhere]
 
 
 def test_sync_without_a_token_says_so(capsys):
@@ -362,7 +364,7 @@ def test_sync_sends_the_dry_run_payload(capsys, route_base, guild_id: int | None
     assert len(put) == 1 and put[0][0].endswith(where)
     assert put[0][1] == expected
     assert "reload" not in [command["name"] for command in expected]   # not in every server's list
-    assert "synced 7 commands" in capsys.readouterr().out
+    assert "synced 9 commands" in capsys.readouterr().out
 
 
 def test_sync_with_a_refused_token(capsys, route_base):
@@ -388,7 +390,7 @@ def test_sync_without_a_guild_uses_dev_guild_id_and_says_so(capsys, route_base):
         puts = [path for method, path, _ in local.requests if method == "PUT"]
     assert status == 0
     assert puts == ["/api/v10/applications/1/guilds/4242/commands"]
-    assert "synced 8 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out   # /reload among them
+    assert "synced 10 commands to guild 4242 (DEV_GUILD_ID" in capsys.readouterr().out   # /reload among them
 
 
 def test_sync_guild_and_global_override_dev_guild_id(capsys, route_base):

@@ -24,6 +24,10 @@ EPHEMERAL = 64
 NO_MENTIONS = {"parse": []}
 
 
+ANSWER_IDS = ["who:pin:human-trafficking", "who:fb:helpful:human-trafficking", "who:fb:unhelpful:human-trafficking",
+              "who:fb:report:human-trafficking", "who:del", "who:open:related"]
+
+
 def callback(fake: FakeDiscord, index: int = -1) -> dict[str, Any]:
     """The body of an interaction callback: {"type": ..., "data": ...}."""
     return [c for c in fake.calls if c.path.endswith("/callback")][index].json
@@ -57,7 +61,7 @@ async def test_a_picked_topic_is_answered_publicly_with_the_embed_and_a_pin_butt
     assert embed["title"] == "Human trafficking"
     assert embed["author"]["name"] == "DHS › ICE › HSI"
     assert embed["footer"]["text"].endswith("General information, not legal advice.")
-    assert custom_ids(data) == ["who:pin:human-trafficking", "who:open:related"]
+    assert custom_ids(data) == ANSWER_IDS
 
 
 async def test_private_answers_only_the_asker_and_offers_no_pin(discord_env):
@@ -144,7 +148,7 @@ async def test_an_answer_sent_again_is_the_same_message_and_its_view_is_never_st
     first = await ask(bot, fake, "human-trafficking")
     again = await ask(bot, fake, "human-trafficking", channel_id=CHANNEL_ID + 1)   # not a repeat in the channel
     assert again == first
-    assert custom_ids(first["data"]) == ["who:pin:human-trafficking", "who:open:related"]
+    assert custom_ids(first["data"]) == ANSWER_IDS
     assert bot._connection._view_store.persistent_views == []
 
 

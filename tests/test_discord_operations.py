@@ -173,7 +173,8 @@ async def test_while_draining_buttons_and_menus_are_turned_away_privately(discor
     picker = fake.messages[max(fake.messages)]
     pressed = [(c, answer) for c in components(answer)] + [(c, agency) for c in components(agency)] + [
         (c, picker) for c in components(picker)]
-    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed) == ["open", "open", "pick", "pick", "pin", "pin"]
+    assert sorted(c["custom_id"].split(":")[1] for c, _ in pressed) == ["del", "fb", "fb", "fb", "open", "open", "pick",
+                                                                       "pick", "pin", "pin"]
 
     bot.draining = True
     sent_before = len(fake.calls)

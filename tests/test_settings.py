@@ -154,3 +154,13 @@ def test_code_url_is_an_https_address_or_nothing():
     for bad in ("http://git.example.org/x", "javascript:alert(1)", "git.example.org/x"):
         with pytest.raises(SettingsError, match="CODE_URL"):
             Settings.from_env({"CODE_URL": bad})
+
+
+def test_the_store_is_sqlite_in_data_dir_by_default_or_postgresql_by_url(tmp_path):
+    assert Settings.from_env({}).data_dir == Path("data") and Settings.from_env({}).database_url is None
+    url = "postgresql://bot:s3cret@db:5432/whohandles"
+    settings = Settings.from_env({"DATA_DIR": str(tmp_path), "DATABASE_URL": url})
+    assert settings.data_dir == tmp_path and settings.database_url.reveal() == url
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(SettingsError, match="DATABASE_URL must be a postgresql:// URL"):
+        Settings.from_env({"DATABASE_URL": "mysql://db/whohandles"})

@@ -35,14 +35,23 @@ from bot.discord.deadline import note_arrival, respond
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
 from bot.discord.text import lang_for, say
 from bot.discord.translator import SpanishTranslator
-from bot.discord.views import OpenTopicSelect, PageButton, PickButton, PinButton
+from bot.discord.views import (
+    DeleteButton,
+    FeedbackButton,
+    OpenTopicSelect,
+    PageButton,
+    PickButton,
+    PinButton,
+    ShareButton,
+)
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
+from bot.store import SafeStore, backend_for
 
 log = logging.getLogger("who_handles.discord")
 T = TypeVar("T")
 
-EXTENSIONS = ("bot.discord.cogs.who", "bot.discord.cogs.browse", "bot.discord.cogs.admin")
+EXTENSIONS = ("bot.discord.cogs.who", "bot.discord.cogs.browse", "bot.discord.cogs.admin", "bot.discord.cogs.server")
 DRY_RUN_APPLICATION_ID = 0   # stands in for the real id when --dry-run builds the payload without logging in
 
 # The bot never joins voice: discord.py's start-up warnings about missing voice libraries would only alarm operators.
@@ -68,8 +77,8 @@ def package_version() -> str:
 
 class WhoHandlesBot(commands.Bot):
     def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
-                 metrics: Metrics | None = None, knowledge_dir: Path | None = None, dev_guild_id: int | None = None,
-                 code_url: str | None = None, **options: Any):
+                 metrics: Metrics | None = None, knowledge_dir: Path | None = None, store: SafeStore | None = None,
+                 dev_guild_id: int | None = None, code_url: str | None = None, **options: Any):
         super().__init__(
             command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
             help_command=None,
@@ -94,6 +103,9 @@ class WhoHandlesBot(commands.Bot):
         self._answers_deadline: float | None = None   # set when the close begins
         self.http.close = self._close_http_after_answers  # type: ignore[method-assign]
         self._reloading = asyncio.Lock()   # one reload at a time (SIGHUP twice, SIGHUP and /reload)
+        # What each server owns. Without one given (tests, `sync`), an in-memory SQLite database: same code paths.
+        self.store = store if store is not None else SafeStore(backend_for(Path(), None, memory=True))
+        self._writes: set[asyncio.Task[Any]] = set()   # statistics and feedback written after the reply
         self._drop_malformed_events()
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
@@ -167,7 +179,12 @@ class WhoHandlesBot(commands.Bot):
         if self._answers_deadline is None:
             self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
             await wait_for_answers(self._answers_deadline)
-        await super().close()   # gateway first; HTTP through _close_http_after_answers
+        try:
+            await super().close()   # gateway first; HTTP through _close_http_after_answers
+            if self._writes:
+                await asyncio.wait(list(self._writes), timeout=1.0)
+        finally:
+            await self.store.close()
 
     async def _close_http_after_answers(self) -> None:
         deadline = self._answers_deadline or asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
@@ -199,11 +216,19 @@ class WhoHandlesBot(commands.Bot):
             acks.append(ack)
         return min(acks) if acks else None
 
+    def write_later(self, write: Any) -> None:
+        """Run a store write (a coroutine) after the reply, never delaying it; SafeStore never raises."""
+        task = asyncio.ensure_future(write)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+
     async def setup_hook(self) -> None:
+        await self.store.open()    # migrates; a database that is down is logged and the bot starts anyway
         await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        self.add_dynamic_items(PinButton, OpenTopicSelect, PickButton, PageButton)
+        self.add_dynamic_items(PinButton, OpenTopicSelect, PickButton, PageButton, FeedbackButton, DeleteButton,
+                               ShareButton)
         self.tree.error(self.on_tree_error)
         self.tree.interaction_check = self.admit  # type: ignore[method-assign]
 
@@ -260,6 +285,8 @@ class WhoHandlesBot(commands.Bot):
     async def on_tree_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         """The one error handler: a short private message for the member, the whole story for the log."""
         lang = lang_for(interaction.locale)
+        if isinstance(error, app_commands.CheckFailure) and interaction.response.is_done():
+            return   # a cog's check refused and has already told the member why (/server without Manage Server)
         if isinstance(error, app_commands.CommandOnCooldown):
             await self._tell(interaction, say(lang, "slow_down", seconds=max(1, round(error.retry_after))))
         elif isinstance(error, app_commands.TransformerError) and error.__cause__ is None:
@@ -303,11 +330,15 @@ class ShardedWhoHandlesBot(WhoHandlesBot, commands.AutoShardedBot):
 
 def build_bot(router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
               metrics: Metrics | None = None, settings: Settings | None = None, **options: Any) -> WhoHandlesBot:
-    """A bot ready to log in; nothing here touches the network."""
+    """A bot ready to log in; nothing here touches the network. With settings, its store is the one they name
+    (SQLite in DATA_DIR, or DATABASE_URL); it is opened in setup_hook."""
     if settings is not None:
         options.setdefault("knowledge_dir", settings.knowledge_dir)
         options.setdefault("dev_guild_id", settings.dev_guild_id)
         options.setdefault("code_url", settings.code_url)
+    if settings is not None and "store" not in options:
+        url = settings.database_url.reveal() if settings.database_url else None
+        options["store"] = SafeStore(backend_for(settings.data_dir, url))
     if settings is not None and settings.shard_count:
         shard_ids = list(settings.shard_ids) if settings.shard_ids else list(range(settings.shard_count))
         return ShardedWhoHandlesBot(router, limits=limits, clock=clock, metrics=metrics,

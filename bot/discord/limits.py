@@ -53,13 +53,14 @@ class RecentAnswers:
         self.window, self.clock, self.cap = window, clock, cap
         self._answers: OrderedDict[tuple[int, Hashable], Earlier] = OrderedDict()
 
-    def claim(self, channel_id: int, key: Hashable) -> Earlier | None:
+    def claim(self, channel_id: int, key: Hashable, window: float | None = None) -> Earlier | None:
         """None, and the slot is reserved for the caller, when `key` was not answered in the channel within the
-        window; otherwise the earlier answer, to point at."""
+        window; otherwise the earlier answer, to point at. `window`, a server's own (/server limits), can only be
+        shorter than the bot's: what is older than the bot's window is forgotten."""
         now = self.clock()
         self._forget(now)
         earlier = self._answers.get((channel_id, key))
-        if earlier is not None:
+        if earlier is not None and (window is None or now - earlier.at < window):
             return earlier
         self._answers[(channel_id, key)] = Earlier(now, None)
         if len(self._answers) > self.cap:   # forgetting the oldest only costs someone a second public copy

@@ -64,6 +64,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pin_already": "This answer is already pinned.",
         "pin_done": "Pinned.",
         "pin_not_mine": "I can only pin my own answers.",
+        "answer_no_text": "That message has no text I can read, so there is nothing to answer.",
         "pin_gone": "That message no longer exists.",
         "error": "Something went wrong on our side (error id `{error_id}`). Please try again; if it keeps "
                  "happening, tell the server's moderators and quote the id.",
@@ -98,6 +99,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pin_already": "Esta respuesta ya está fijada.",
         "pin_done": "Fijado.",
         "pin_not_mine": "Solo puedo fijar mis propias respuestas.",
+        "answer_no_text": "Ese mensaje no tiene texto que yo pueda leer; no hay nada que responder.",
         "pin_gone": "Ese mensaje ya no existe.",
         "error": "Algo falló de nuestro lado (id de error `{error_id}`). Inténtelo de nuevo; si sigue pasando, "
                  "avise a los moderadores del servidor con el id.",

@@ -7,6 +7,7 @@ so that they keep working after a restart.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,10 @@ from bot.core.answers import Answer
 from bot.core.router import Router
 from bot.discord.deadline import defer, respond
 from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, option_label, source_pages, topic_pages
+from bot.discord.local import with_local_help
 from bot.discord.text import lang_for, say
 from bot.observability import log_miss
+from bot.store import GuildSettings, Pin
 
 if TYPE_CHECKING:
     from bot.discord.client import WhoHandlesBot
@@ -103,23 +106,35 @@ class SharedView(discord.ui.View):
 
 
 @lru_cache(maxsize=1024)
-def answer_view(answer: Answer, public: bool) -> discord.ui.View | None:
-    """The components under an answer: the persistent Pin button on public answers in a server, and a menu that
-    opens a related topic. None when there is nothing to show. Kept per Answer like its embed (see SharedView)."""
+def answer_view(answer: Answer, public: bool, guild: bool = False) -> discord.ui.View | None:
+    """The components under an answer: the persistent Pin button on public answers in a server, 🗑 for the asker
+    of a public answer, "Share in channel" under a private one in a server, "Helpful? 👍 / 👎 / Report a problem"
+    under any answer in a server, and a menu that opens a related topic. None when there is nothing to show. Kept
+    per Answer like its embed (see SharedView): nothing in them depends on who asked."""
     items: list[discord.ui.Item[Any]] = []
     if public and answer.topic_id:
         items.append(PinButton(answer.topic_id, answer.lang))
+    if guild and answer.topic_id and answer.level == "topic":
+        items += [FeedbackButton(kind, answer.topic_id) for kind in FEEDBACK_BUTTONS]
+        items.append(DeleteButton() if public else ShareButton(answer.topic_id, answer.lang))
     if answer.related:
         items.append(OpenTopicSelect("related", [(option_label(ref), ref.id) for ref in answer.related],
                                      say(answer.lang, "open_topic")))
     return SharedView(items) if items else None
 
 
-async def deliver(interaction: discord.Interaction, answer: Answer, *, private: bool, command: str) -> None:
+async def deliver(interaction: discord.Interaction, answer: Answer, *, private: bool | None, command: str) -> None:
     """Send one Answer the way the issue asks: a match publicly (unless private) once per channel per window; an
-    ambiguous or missed question privately, with a menu of the candidates for the asker alone."""
+    ambiguous or missed question privately, with a menu of the candidates for the asker alone. `private` None is the
+    server's choice (/server private). A public answer is in the server's language when it set one, carries the
+    server's own help notes in a separate field, and goes privately outside the channels the server chose."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+    server = await server_settings(interaction)
+    private = server.private_default if private is None else private
+    if not private and in_server(interaction):
+        answer = in_language(interaction, answer, public_lang(interaction, server))
     bot.count_answer(command, answer.status, interaction)
+    count_for_server(interaction, answer)
     if answer.status == "help":
         await reply(interaction, answer.help_text, ephemeral=True)
         return
@@ -129,12 +144,18 @@ async def deliver(interaction: discord.Interaction, answer: Answer, *, private: 
         await reply(interaction, picker_text(answer, private=private or not in_server(interaction)),
                     ephemeral=True, view=picker_view(answer, interaction.user.id, private=private))
         return
-    if private or not in_server(interaction):
+    embed = await with_server_help(interaction, answer)
+    outside = bool(server.channels) and interaction.channel_id not in server.channels
+    if private or not in_server(interaction) or outside:
         # In a DM with the bot the answer is private anyway: a plain message, without a Pin button.
-        await reply(interaction, ephemeral=private, embed=answer_embed(answer), view=answer_view(answer, public=False))
+        content = say_server(answer.lang, "not_here") if outside and not private else None
+        await reply(interaction, content, ephemeral=private or outside, embed=embed,
+                    view=answer_view(answer, public=False, guild=in_server(interaction)))
         return
-    await deliver_public(interaction, answer.lang, key=repeat_key(answer), embed=answer_embed(answer),
-                         view=answer_view(answer, public=True), private_view=answer_view(answer, public=False))
+    await deliver_public(interaction, answer.lang, key=repeat_key(answer), embed=embed,
+                         view=answer_view(answer, public=True, guild=True),
+                         private_view=answer_view(answer, public=False, guild=True),
+                         window=server.repeat_window_seconds)
 
 
 def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
@@ -145,15 +166,17 @@ def repeat_key(answer: Answer) -> tuple[str, str | None, str]:
 
 
 async def deliver_public(interaction: discord.Interaction, lang: str, *, key: tuple[str, Any], embed: discord.Embed,
-                         view: discord.ui.View | None, private_view: discord.ui.View | None) -> None:
+                         view: discord.ui.View | None, private_view: discord.ui.View | None,
+                         window: float | None = None) -> None:
     """A public reply with `view`, unless the same thing (`key`) was answered in this channel within the repeat
-    window: then a private pointer to that answer, in `lang`. While that answer is still being sent, the member gets
-    their own private copy (with `private_view`) instead: the one being sent may yet fail, and a pointer to it would
-    then lead nowhere. A reply that fails frees its place in the window for the next member."""
+    window (the server's `window`, else the bot's): then a private pointer to that answer, in `lang`. While that
+    answer is still being sent, the member gets their own private copy (with `private_view`) instead: the one being
+    sent may yet fail, and a pointer to it would then lead nowhere. A reply that fails frees its place in the
+    window for the next member."""
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     channel_id = interaction.channel_id
     assert channel_id is not None
-    earlier = bot.recent.claim(channel_id, key)
+    earlier = bot.recent.claim(channel_id, key, window)
     if earlier is not None and earlier.jump_url:
         await reply(interaction, say(lang, "repeat", link=earlier.jump_url), ephemeral=True)
         return
@@ -250,9 +273,40 @@ def pin_reason(user: discord.abc.User, via: str) -> str:
     return f"Pinned with the who-handles {PIN_WAYS[via]} by {user} ({user.id})"[:PIN_REASON_LIMIT]
 
 
+def pinned_topic(message: discord.Message) -> str | None:
+    """The topic of one of our answers, read back from its Pin button's custom_id."""
+    for row in message.components:
+        for item in getattr(row, "children", []):
+            match = PinButton.__discord_ui_compiled_template__.fullmatch(getattr(item, "custom_id", None) or "")
+            if match:
+                return match["topic"]
+    return None
+
+
+def answer_lang(interaction: discord.Interaction, message: discord.Message, topic_id: str) -> str:
+    """Which language the pinned answer is in: the one whose title it shows."""
+    title = message.embeds[0].title if message.embeds else None
+    spanish = router_of(interaction).topic(topic_id, "es")
+    return "es" if spanish is not None and spanish.lang == "es" and answer_embed(spanish).title == title else "en"
+
+
+async def may_pin(interaction: discord.Interaction) -> bool:
+    """Pin Messages (or Manage Messages), or the role this server chose (/server pin-role)."""
+    if can_pin(interaction.permissions):
+        return True
+    server = await server_settings(interaction)
+    if server.pin_role_id is None:
+        return False
+    # The member's role ids come with the interaction; Member.roles also needs the guild in the cache.
+    role_ids = {role.id for role in getattr(interaction.user, "roles", [])}
+    role_ids |= set(getattr(interaction.user, "_roles", ()))
+    return server.pin_role_id in role_ids
+
+
 async def pin_answer(interaction: discord.Interaction, message: discord.Message, *, via: str) -> None:
     """Pin `message`, one of the bot's own, for a member allowed to pin there; anything else gets a private
-    refusal and nothing happens. Both ways in come through here: `via` is "button" or "menu"."""
+    refusal and nothing happens. Both ways in come through here: `via` is "button" or "menu". A pin is recorded
+    (topic, language, table version, way) so that a reload can refresh it."""
     lang = lang_for(interaction.locale)
 
     async def tell(key: str) -> None:
@@ -263,7 +317,7 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message,
         return await tell("pin_not_mine")
     if interaction.guild_id is None:
         return await tell("pin_guild_only")
-    if not can_pin(interaction.permissions):
+    if not await may_pin(interaction):
         return await tell("pin_not_allowed")
     if message.pinned:
         return await tell("pin_already")
@@ -281,6 +335,12 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message,
             return await tell("pin_limit")
         raise
     log.info("pinned an answer in guild %s", interaction.guild_id)
+    topic_id = pinned_topic(message)
+    if topic_id is not None:
+        bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+        bot.write_later(bot.store.record_pin(Pin(
+            message.id, interaction.guild_id, message.channel.id, topic_id, answer_lang(interaction, message, topic_id),
+            bot.router.knowledge.version, via)))
     await tell("pin_done")
 
 
@@ -418,3 +478,238 @@ async def send_pages(interaction: discord.Interaction, kind: str) -> None:
     lang = lang_for(interaction.locale)
     pages = pages_of(interaction, kind, lang)
     await reply(interaction, ephemeral=True, embed=pages[0], view=pager_view(kind, lang, 0, len(pages)))
+
+
+# --- what each server owns: its settings, its notes, feedback, privacy -----------------------------------------------
+
+SERVER_TEXT = {
+    "en": {
+        "not_here": "This server's moderators chose other channels for public answers, so this one is only for you.",
+        "thanks": "Thank you: counted for this server's moderators (who asked is not recorded).",
+        "already": "You already said so about this answer.",
+        "reported": "Thank you. This server's moderators have been told (topic and link only, not who you are).",
+        "reported_nowhere": "Thank you: counted. This server has no moderators' channel for reports yet.",
+        "delete_not_yours": "Only the person who asked (or a moderator) can delete this answer.",
+        "shared": "Shared in the channel.",
+        "replied": "Answered: {link}",
+        "reply_failed": "I may not post in this channel, so here is the answer for you alone.",
+    },
+    "es": {
+        "not_here": "Los moderadores de este servidor eligieron otros canales para las respuestas públicas; "
+                    "esta es solo para usted.",
+        "thanks": "Gracias: contado para los moderadores de este servidor (no se guarda quién respondió).",
+        "already": "Ya lo indicó sobre esta respuesta.",
+        "reported": "Gracias. Se avisó a los moderadores de este servidor (solo el tema y el enlace, no quién es "
+                    "usted).",
+        "reported_nowhere": "Gracias: contado. Este servidor aún no tiene un canal de moderadores para avisos.",
+        "delete_not_yours": "Solo quien preguntó (o un moderador) puede borrar esta respuesta.",
+        "shared": "Compartida en el canal.",
+        "replied": "Respondido: {link}",
+        "reply_failed": "No puedo publicar en este canal; aquí tiene la respuesta solo para usted.",
+    },
+}
+FEEDBACK_BUTTONS = ("helpful", "unhelpful", "report")
+FEEDBACK_LOOK = {"helpful": ("Helpful", "👍"), "unhelpful": ("Not helpful", "👎"), "report": ("Report a problem", "⚠️")}
+VOTES_REMEMBERED = 20_000   # (message, member) pairs kept in memory only, so one member counts once per answer
+
+
+def say_server(lang: str, key: str) -> str:
+    return SERVER_TEXT.get(lang, SERVER_TEXT["en"])[key]
+
+
+async def server_settings(interaction: discord.Interaction) -> GuildSettings:
+    if interaction.guild_id is None:
+        return GuildSettings()
+    return await interaction.client.store.guild_settings(interaction.guild_id)  # type: ignore[attr-defined]
+
+
+def public_lang(interaction: discord.Interaction, server: GuildSettings) -> str:
+    """A public answer's language: the server's choice (en, es, or its Discord locale), else the asker's."""
+    if server.language in ("en", "es"):
+        return server.language
+    if server.language == "server":
+        return lang_for(interaction.guild_locale)
+    return lang_for(interaction.locale)
+
+
+def in_language(interaction: discord.Interaction, answer: Answer, lang: str) -> Answer:
+    if answer.lang == lang or answer.status != "match" or not answer.topic_id or answer.level != "topic":
+        return answer
+    return router_of(interaction).topic(answer.topic_id, lang) or answer
+
+
+def count_for_server(interaction: discord.Interaction, answer: Answer) -> None:
+    """Count the answer for the server's statistics after the reply; the question's text goes to the store only
+    for a miss, and the store keeps it only if the server turned that on."""
+    if interaction.guild_id is None or answer.status == "help":
+        return
+    bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+    question = answer.query if answer.status == "none" else None
+    bot.write_later(bot.store.record_answer(interaction.guild_id, answer.topic_id, answer.status, question))
+
+
+async def with_server_help(interaction: discord.Interaction, answer: Answer) -> discord.Embed:
+    embed = answer_embed(answer)
+    if interaction.guild_id is None or not answer.topic_id:
+        return embed
+    notes = await interaction.client.store.help_notes(interaction.guild_id, answer.topic_id)  # type: ignore[attr-defined]
+    return with_local_help(embed, [note.body for note in notes], answer.lang)
+
+
+class _Votes:
+    """Who already pressed which feedback button under which answer: in memory only, bounded, never stored."""
+
+    def __init__(self) -> None:
+        self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()
+
+    def first(self, message_id: int, user_id: int, kind: str) -> bool:
+        key = (message_id, user_id, "vote" if kind != "report" else kind)
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > VOTES_REMEMBERED:
+            self._seen.popitem(last=False)
+        return True
+
+
+VOTES = _Votes()
+
+
+class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
+                     template=r"who:fb:(?P<kind>helpful|unhelpful|report):(?P<topic>[a-z0-9-]{1,80})"):
+    """👍 / 👎 / Report a problem under an answer. The kind and topic ride in the custom_id; the count goes to the
+    store by server, topic and week, never with who pressed. A report is posted to the moderators' channel (the
+    topic, the table version and a link to the answer) when the server set one."""
+
+    def __init__(self, kind: str, topic_id: str):
+        label, emoji = FEEDBACK_LOOK[kind]
+        super().__init__(discord.ui.Button(
+            label=None if kind != "report" else label, emoji=emoji, style=discord.ButtonStyle.secondary,
+            custom_id=f"who:fb:{kind}:{topic_id[:80]}"))
+        self.kind, self.topic_id = kind, topic_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> FeedbackButton:
+        return cls(match["kind"], match["topic"])
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_go_on(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self._feedback(interaction)
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+    async def _feedback(self, interaction: discord.Interaction) -> None:
+        bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+        lang = lang_for(interaction.locale)
+        guild_id, message = interaction.guild_id, interaction.message
+        if guild_id is None or message is None:
+            return
+        if not VOTES.first(message.id, interaction.user.id, self.kind):
+            await reply(interaction, say_server(lang, "already"), ephemeral=True)
+            return
+        bot.write_later(bot.store.record_feedback(guild_id, self.topic_id, self.kind))
+        if self.kind != "report":
+            await reply(interaction, say_server(lang, "thanks"), ephemeral=True)
+            return
+        server = await bot.store.guild_settings(guild_id)
+        if server.report_channel_id is None:
+            await reply(interaction, say_server(lang, "reported_nowhere"), ephemeral=True)
+            return
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        link = f"https://discord.com/channels/{guild_id}/{message.channel.id}/{message.id}"
+        text = (f"⚠️ A member reported a problem with an answer: topic `{self.topic_id}`, table "
+                f"{bot.router.knowledge.version}, {link}")
+        try:
+            await bot.get_partial_messageable(server.report_channel_id, guild_id=guild_id).send(
+                text, allowed_mentions=NO_MENTIONS)
+        except discord.HTTPException as error:
+            log.warning("could not post a report to the moderators' channel of guild %s: %s", guild_id,
+                        type(error).__name__)
+            await reply(interaction, say_server(lang, "reported_nowhere"), ephemeral=True)
+            return
+        await reply(interaction, say_server(lang, "reported"), ephemeral=True)
+
+
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:del"):
+    """🗑 under a public answer: the member who asked (Discord's message says who: its interaction metadata), or a
+    moderator who may manage messages, deletes it. No id of ours is stored anywhere."""
+
+    def __init__(self) -> None:
+        super().__init__(discord.ui.Button(emoji="🗑", style=discord.ButtonStyle.secondary, custom_id="who:del"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> DeleteButton:
+        return cls()
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_go_on(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            message = interaction.message
+            assert message is not None
+            meta = message.interaction_metadata
+            asker = meta.user.id if meta is not None else None
+            if interaction.user.id != asker and not interaction.permissions.manage_messages:
+                await reply(interaction, say_server(lang_for(interaction.locale), "delete_not_yours"),
+                            ephemeral=True)
+                return
+            await interaction.response.defer()            # the component's message is the "original" to delete
+            await interaction.delete_original_response()
+            log.info("an answer was deleted by its asker in guild %s", interaction.guild_id)
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+class ShareButton(discord.ui.DynamicItem[discord.ui.Button],
+                  template=r"who:share:(?P<lang>en|es):(?P<topic>[a-z0-9-]{1,80})"):
+    """"Share in channel" under a private answer: the same answer, posted publicly by the member who chose to."""
+
+    def __init__(self, topic_id: str, lang: str):
+        super().__init__(discord.ui.Button(label="Share in channel" if lang != "es" else "Compartir en el canal",
+                                           emoji="📢", style=discord.ButtonStyle.secondary,
+                                           custom_id=f"who:share:{lang}:{topic_id[:80]}"))
+        self.topic_id, self.lang = topic_id, lang
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: Any, /) -> ShareButton:
+        return cls(match["topic"], match["lang"])
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_go_on(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            answer = router_of(interaction).topic(self.topic_id, self.lang)
+            if answer is None:
+                await reply(interaction, say(self.lang, "unknown_topic"), ephemeral=True)
+                return
+            await deliver(interaction, answer, private=False, command="share")
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+
+async def deliver_reply(interaction: discord.Interaction, answer: Answer, message: discord.Message) -> None:
+    """"Answer this message": the answer goes out as a reply to the member's message (mentions off); where the bot
+    may not post, the helper gets it privately instead."""
+    bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
+    bot.count_answer("answer-message", answer.status, interaction)
+    count_for_server(interaction, answer)
+    embed = await with_server_help(interaction, answer)
+    view = answer_view(answer, public=True, guild=True)
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        sent = await message.reply(embed=embed, view=view, mention_author=False, allowed_mentions=NO_MENTIONS)
+    except discord.HTTPException as error:
+        log.info("could not reply to a message in guild %s: %s", interaction.guild_id, type(error).__name__)
+        await interaction.followup.send(say_server(answer.lang, "reply_failed"), embed=embed, ephemeral=True,
+                                        allowed_mentions=NO_MENTIONS)
+        return
+    await interaction.followup.send(say_server(answer.lang, "replied").format(link=sent.jump_url), ephemeral=True,
+                                    allowed_mentions=NO_MENTIONS)

@@ -50,6 +50,8 @@ class BotProcess:
                     name: str = "bot", command: Sequence[str] | None = None) -> BotProcess:
         """`command` replaces the program (default: who_handles()), e.g. to run it under a profiler."""
         log_path = Path(log_dir) / f"{name}-{next(_log_numbers)}.log"
+        # Its store in the test's folder, never ./data of the checkout (a test may give DATA_DIR or DATABASE_URL).
+        env = {"DATA_DIR": str(Path(log_dir) / "data"), **(env or {})}
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 *(command or who_handles()), *args, env=bot_environment(fake, env, token=token),

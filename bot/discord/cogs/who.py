@@ -16,8 +16,9 @@ from bot.core.answers import Answer
 from bot.core.knowledge import ICE_ASPECTS
 from bot.core.router import Router
 from bot.discord.embeds import SELECT_OPTION_LIMIT, option_label
-from bot.discord.text import lang_for
-from bot.discord.views import deliver, pin_answer, router_of
+from bot.discord.text import lang_for, say
+from bot.discord.views import deliver, deliver_reply, pin_answer, reply, router_of
+from bot.store.models import normalise_alias
 
 if TYPE_CHECKING:
     from bot.discord.client import WhoHandlesBot
@@ -73,7 +74,13 @@ class TopicQuery(app_commands.Transformer):
         return [app_commands.Choice(name=option_label(ref), value=ref.id) for ref in refs]
 
     async def transform(self, interaction: discord.Interaction, value: str, /) -> Answer:
-        return resolve_topic(router_of(interaction), value, lang_for(interaction.locale))
+        router, lang = router_of(interaction), lang_for(interaction.locale)
+        if interaction.guild_id is not None:    # the server's own words first (/server alias)
+            aliases = await interaction.client.store.aliases(interaction.guild_id)  # type: ignore[attr-defined]
+            topic_id = aliases.get(normalise_alias(value))
+            if topic_id is not None and (answer := router.topic(topic_id, lang)) is not None:
+                return answer
+        return resolve_topic(router, value, lang)
 
 
 class Who(commands.Cog):
@@ -82,12 +89,30 @@ class Who(commands.Cog):
         self.pin_menu = app_commands.ContextMenu(name="Pin answer", callback=self.pin_context)
         self.pin_menu.guild_only = True
         self.pin_menu.default_permissions = PIN_PERMISSION   # shown to those who may pin; servers can change it
+        # A helper right-clicks a member's question: the message arrives with the interaction (no message-content
+        # intent), and the bot replies to it with the best topic.
+        self.answer_menu = app_commands.ContextMenu(name="Answer this message", callback=self.answer_context)
+        self.answer_menu.guild_only = True
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.pin_menu)
+        self.bot.tree.add_command(self.answer_menu)
 
     async def cog_unload(self) -> None:
         self.bot.tree.remove_command(self.pin_menu.name, type=self.pin_menu.type)
+        self.bot.tree.remove_command(self.answer_menu.name, type=self.answer_menu.type)
+
+    async def answer_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        self.bot.check_rate(interaction)
+        text = " ".join(message.content.split())[:TOPIC_MAX_LENGTH * 3]
+        if not text:
+            await reply(interaction, say(lang_for(interaction.locale), "answer_no_text"), ephemeral=True)
+            return
+        answer = self.bot.router.ask(text, lang_for(interaction.locale))
+        if answer.status != "match":
+            await deliver(interaction, answer, private=True, command="answer-message")
+            return
+        await deliver_reply(interaction, answer, message)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
         self.bot.check_rate(interaction)
@@ -97,14 +122,14 @@ class Who(commands.Cog):
     @app_commands.describe(topic="A topic or a question, e.g. trafficking",
                            private="Answer only you (default: everyone in the channel sees the answer)")
     async def who(self, interaction: discord.Interaction,
-                  topic: app_commands.Transform[Answer, TopicQuery], private: bool = False) -> None:
+                  topic: app_commands.Transform[Answer, TopicQuery], private: bool | None = None) -> None:
         await deliver(interaction, topic, private=private, command="who")
 
     @app_commands.command(name="ice", description="One aspect of U.S. Immigration and Customs Enforcement (ICE)")
     @app_commands.describe(aspect="Which aspect of ICE", private="Answer only you (default: everyone sees it)")
     @app_commands.choices(aspect=ASPECT_CHOICES)
     async def ice(self, interaction: discord.Interaction, aspect: app_commands.Choice[str],
-                  private: bool = False) -> None:
+                  private: bool | None = None) -> None:
         answer = self.bot.router.ice(aspect.value, lang_for(interaction.locale))
         await deliver(interaction, answer, private=private, command="ice")
 
