@@ -62,7 +62,12 @@ async def sigterm_under_load(fake: FakeDiscord, bot: BotProcess, questions: Sequ
     load = asyncio.create_task(send_at_rate(fake, questions, rate, before + after, sent))
     await asyncio.sleep(before)   # the load runs meanwhile: this is when the signal goes, not a wait for a result
     if held:
-        fake.rate_limit("POST", "/interactions/*/callback", count=held, retry_after=hold_seconds)
+        rule = fake.rate_limit("POST", "/interactions/*/callback", count=held, retry_after=hold_seconds)
+        # The signal goes once a reply is held, so answers are surely in flight while the bot drains (else, on a
+        # quick machine, the bot could finish and close between two questions and refuse none of them).
+        async with asyncio.timeout(5.0):
+            while not rule.hits:
+                await asyncio.sleep(0.005)
     bot.process.send_signal(signal.SIGTERM)
     await load
     try:
