@@ -217,14 +217,16 @@ def test_option_labels_fit_discords_100_characters(real: Router):
 
 def test_about_has_no_internal_ids_says_what_it_keeps_and_links_no_code_it_was_not_given(mini_router: Router):
     knowledge = mini_router.knowledge
-    for lang, privacy in (("en", "keeps nothing about members: no user ids"),
-                          ("es", "no guarda nada sobre los miembros: ni ids de usuario")):
+    for lang, privacy, stores in (
+            ("en", "keeps nothing about members: no user ids", "For each server it stores its settings"),
+            ("es", "no guarda nada sobre los miembros: ni ids de usuario", "De cada servidor guarda su configuración")):
         embed = about_embed(knowledge, "0.1.0", lang)
         text = " ".join([embed.description or "", embed.footer.text or ""]
                         + [f"{f.name} {f.value}" for f in embed.fields])
         assert knowledge.version not in text and knowledge.version.split("/")[-1] not in text   # "2026-11-26/71t"
         assert "2026-11-25" in text and "0.1.0" in text
         assert privacy in text
+        assert stores in text                                          # what the store keeps, per server
         assert "http" not in text and "repositor" not in text          # no code link nobody configured
     assert "4 agencies · 3 topics · 2 sources" in str(about_embed(knowledge, "0.1.0").fields)
 

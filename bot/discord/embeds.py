@@ -51,7 +51,9 @@ EXTRA_LABELS = {
            "knowledge_text": "checked up to {checked}",
            "privacy": "Privacy",
            "privacy_text": "The bot keeps nothing about members: no user ids, no record of who asked what, and it "
-                           "reads no messages. What Discord shows is all there is.",
+                           "reads no messages. For each server it stores its settings, notes and aliases, and weekly "
+                           "counts of answers and feedback by topic; a question it could not answer only if the "
+                           "server turned that on, and never who asked it.",
            "browse_hint": "Use /who with a topic for its answer."},
     "es": {"topics": "Temas", "sources_all": "Fuentes que cita el bot", "also_in": "También participa en",
            "one_topic": "1 tema", "topics_count": "{count} temas",
@@ -67,7 +69,9 @@ EXTRA_LABELS = {
            "knowledge_text": "verificado hasta {checked}",
            "privacy": "Privacidad",
            "privacy_text": "El bot no guarda nada sobre los miembros: ni ids de usuario, ni quién preguntó qué, y no "
-                           "lee mensajes. Lo que muestra Discord es todo lo que hay.",
+                           "lee mensajes. De cada servidor guarda su configuración, notas y alias, y cuentas semanales "
+                           "de respuestas y opiniones por tema; una pregunta sin respuesta solo si el servidor lo "
+                           "activó, y nunca quién la hizo.",
            "browse_hint": "Use /who con un tema para ver su respuesta."},
 }
 
