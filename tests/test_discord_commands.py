@@ -93,7 +93,7 @@ async def test_answers_follow_the_members_locale(discord_env, locale: str, title
     bot, fake = discord_env
     embed = (await ask(bot, fake, "human-trafficking", locale=locale))["data"]["embeds"][0]
     assert embed["title"] == title
-    assert embed["fields"][0]["name"] == handled
+    assert embed["description"].startswith(f"{handled}: **")
 
 
 @pytest.mark.parametrize(("locale", "label"), [("es-419", "Fijar"), ("en-US", "Pin")])

@@ -45,9 +45,12 @@ def test_every_topic_of_the_real_table_fits_in_english_and_spanish(real: Router)
             embed = answer_embed(answer)
             assert embed_problems(embed) == [], (topic_id, lang)
             assert embed.title == answer.title
-            # nothing the table says is cut: summary whole (and a volatile topic's as-of line), every source listed
-            assert embed.description.startswith(answer.summary)
-            assert (answer.as_of is None) == (embed.description == answer.summary), topic_id
+            # who handles it comes first, then nothing the table says is cut: the summary whole (and a volatile
+            # topic's as-of line), every source listed
+            handled, summary = embed.description.split("\n\n", 1)
+            assert handled.startswith(("Handled by: **", "A cargo de: **")) and answer.handler.label in handled
+            assert summary.startswith(answer.summary) or answer.level == "agency"
+            assert (answer.as_of is None) == summary.endswith(answer.summary), topic_id
             sources = "\n".join(field.value or "" for field in embed.fields)
             for source in answer.sources:
                 assert f"`[{source.number}]`" in sources, (topic_id, source)
@@ -114,16 +117,17 @@ def test_the_answer_embed_has_everything_the_issue_lists(mini_router: Router):
     assert answer is not None
     embed = answer_embed(answer)
     fields = {field.name: field.value for field in embed.fields}
-    assert list(fields) == ["Handled by", "Also involved", "Sources", "Related"]
-    assert embed.title == "Human trafficking"
+    # the related topics are in the menu under the answer, not a second time in a field
+    assert list(fields) == ["Also involved", "Sources"]
+    assert answer.related and embed.title == "Human trafficking"
     assert embed.author.name == "DHS › ICE › HSI" == answer.chain_text
     assert embed.colour == discord.Colour(0x112E51)                 # HSI inherits DHS's colour in the fixture
-    assert embed.description.startswith("ICE is one of the primary federal agencies against human trafficking [1].")
-    assert fields["Handled by"] == "Homeland Security Investigations (HSI)"
+    # on a phone, who handles it is the first thing read, above the summary
+    assert embed.description.startswith("Handled by: **Homeland Security Investigations (HSI)**\n\n"
+                                        "ICE is one of the primary federal agencies against human trafficking [1].")
     assert "Enforcement and Removal Operations (ERO)" in fields["Also involved"]
     assert fields["Sources"] == ("`[1]` [Human Trafficking fact sheet](https://www.ice.gov/factsheets/human-"
                                  "trafficking) — U.S. Immigration and Customs Enforcement")
-    assert fields["Related"] == "• **Immigration detention** (ERO)"
     assert embed.footer.text == "Checked 2026-11-24. General information, not legal advice."
 
 
@@ -132,7 +136,8 @@ def test_spanish_answers_use_the_translation_and_spanish_labels(mini_router: Rou
     assert answer is not None
     embed = answer_embed(answer)
     assert embed.title == "Trata de personas"
-    assert {field.name for field in embed.fields} >= {"A cargo de", "Fuentes", "Relacionado"}
+    assert {field.name for field in embed.fields} >= {"Fuentes"}
+    assert embed.description.startswith("A cargo de: **")
     assert embed.footer.text == "Verificado 2026-11-24. Información general, no asesoría legal."
 
 
@@ -189,7 +194,8 @@ def test_a_monstrous_answer_is_cut_to_fit_never_rejected():
     sources = next(field.value for field in embed.fields if field.name == "Sources") or ""
     assert "(b)" not in sources and "%28b%29" in sources      # a ")" in a URL cannot end the link early
     assert "] with [" not in sources                          # nor a "]" in a title
-    assert [field.name for field in embed.fields][:2] == ["Handled by", "Sources"]   # citations win the room
+    assert [field.name for field in embed.fields][:1] == ["Sources"]   # citations win the room
+    assert embed.description.startswith("Handled by: **")               # and the handler is never cut
 
 
 def test_the_limit_checker_catches_each_kind_of_overflow():
@@ -241,9 +247,10 @@ def test_an_agency_level_answer_says_no_topic_fits_and_links_the_office():
     router = Router.load(FIXTURE)
     answer = router.agency("ice-hsi")
     embed = answer_embed(answer)
-    assert embed.description.startswith("No specific topic fits, but this is HSI's area:")
+    assert embed.description.startswith("Handled by: **Homeland Security Investigations (HSI)**\n\n"
+                                        "No specific topic fits, but this is HSI's area:")
     assert embed.url == "https://www.ice.gov/factsheets/human-trafficking"
-    assert "[1]" in embed.description and embed.fields[0].value == "Homeland Security Investigations (HSI)"
+    assert "[1]" in embed.description
 
 
 def test_a_volatile_answer_shows_its_as_of_date():

@@ -207,10 +207,6 @@ def _disclaimer(lang: str) -> str:
     return DISCLAIMER.get(lang, DISCLAIMER["en"])
 
 
-def _topic_line(ref: TopicRef) -> str:
-    return f"• **{ref.title}** ({ref.handler.short})"
-
-
 # --- answers -------------------------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=1024)
@@ -222,10 +218,10 @@ def answer_embed(answer: Answer) -> discord.Embed:
     if answer.handler is None:
         raise ValueError(f"an answer with status {answer.status!r} has no embed; it is a picker")
     words = labels(answer.lang)
-    handler = answer.handler
-    description = "\n\n".join(part for part in (answer.level_note, answer.summary,
-                                                 words["as_of"].format(date=answer.as_of.isoformat())
-                                                 if answer.as_of else None) if part)
+    # Who handles it is what the command is for: the first line, read before the summary on a phone's screen.
+    handled = f"{words['handled']}: **{answer.handler.label}**"
+    as_of = words["as_of"].format(date=answer.as_of.isoformat()) if answer.as_of else None
+    description = "\n\n".join(part for part in (handled, answer.level_note, answer.summary, as_of) if part)
     fitter = _Fitter(
         title=answer.title or answer.query,
         description=description,
@@ -235,15 +231,13 @@ def answer_embed(answer: Answer) -> discord.Embed:
         footer=f"{words['checked']} {answer.checked.isoformat() if answer.checked else '?'}. {answer.disclaimer}",
         shared=True,
     )
-    fitter.field(words["handled"], [handler.label])
     # The sources go in before "Also involved" (shown above them): if anything must be cut, it is not a citation.
+    # The related topics are not listed: the menu under the answer offers them (see views.answer_view).
     fitter.field(words["sources"], [f"`[{source.number}]` {_link(source.title, source.url)} — {source.publisher}"
                                     for source in answer.sources])
     if answer.also:
         fitter.field(words["also"], [f"• **{item.agency.label}**: {item.role}"
-                                     for item in answer.also], at=1)
-    if answer.related:
-        fitter.field(words["related"], [_topic_line(ref) for ref in answer.related])
+                                     for item in answer.also], at=0)
     return fitter.done()
 
 
