@@ -10,7 +10,7 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.core.answers import AgencyRef, Answer, Involved, SourceRef, TopicRef
+from bot.core.answers import AgencyRef, Answer, Involved, SourceRef, TopicRef, agency_choice
 from bot.core.router import Router
 from bot.discord.embeds import (
     FIELD_LIMIT,
@@ -215,6 +215,12 @@ def test_option_labels_fit_discords_100_characters(real: Router):
             label = option_label(ref)
             assert 1 <= len(label) <= SELECT_LABEL_LIMIT
             assert ref.handler.short in label
+            assert label.count(ref.handler.short) == ref.title.count(ref.handler.short) or (
+                ref.handler.short not in ref.title), label               # named once, not again after a dash
+    knowledge = real.knowledge
+    assert option_label(agency_choice(knowledge, "cbp")) == "U.S. Customs and Border Protection (CBP)"
+    assert option_label(agency_choice(knowledge, "cbp-usbp")) == "U.S. Border Patrol"
+    assert option_label(real.suggest_refs("traf", "en", limit=1)[0]) == "Human trafficking (sex or forced labor) — HSI"
     long = TopicRef("x", "Y" * 500, AgencyRef("a", "Agency", "AG"))
     assert len(option_label(long)) == SELECT_LABEL_LIMIT
     weird = dataclasses.replace(long, handler=AgencyRef("a", "Agency", "Z" * 80))

@@ -348,6 +348,9 @@ def about_embed(knowledge: Knowledge, version: str, lang: str = "en", code_url: 
 
 
 def option_label(ref: TopicRef, limit: int = SELECT_LABEL_LIMIT) -> str:
-    """A topic as a select option, button or autocomplete choice: its title and handler, within `limit`."""
+    """A topic as a select option, button or autocomplete choice: its title and, unless the title names it
+    already ("U.S. Customs and Border Protection (CBP)", "HSI tip line"), its handler; within `limit`."""
     suffix = f" — {ref.handler.short}"
-    return shorten(ref.title, limit - len(suffix)) + suffix if len(suffix) < 40 else shorten(ref.title, limit)
+    if ref.handler.short in ref.title or len(suffix) >= 40:
+        return shorten(ref.title, limit)
+    return shorten(ref.title, limit - len(suffix)) + suffix
