@@ -7,6 +7,8 @@ rejected by Discord with a 400 in front of the person who asked.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from copy import deepcopy
@@ -16,7 +18,7 @@ from urllib.parse import quote
 
 import discord
 
-from bot.core.answers import DISCLAIMER, LABELS, Answer, TopicRef, agency_label, short_name
+from bot.core.answers import DISCLAIMER, LABELS, Answer, SourceRef, TopicRef, agency_label, short_name
 from bot.core.knowledge import Knowledge
 from bot.discord.text import say, shorten
 
@@ -221,7 +223,8 @@ def answer_embed(answer: Answer) -> discord.Embed:
     # Who handles it is what the command is for: the first line, read before the summary on a phone's screen.
     handled = f"{words['handled']}: **{answer.handler.label}**"
     as_of = words["as_of"].format(date=answer.as_of.isoformat()) if answer.as_of else None
-    description = "\n\n".join(part for part in (handled, answer.level_note, answer.summary, as_of) if part)
+    summary, sources = in_reading_order(answer.summary or "", answer.sources)
+    description = "\n\n".join(part for part in (handled, answer.level_note, summary, as_of) if part)
     fitter = _Fitter(
         title=answer.title or answer.query,
         description=description,
@@ -234,11 +237,33 @@ def answer_embed(answer: Answer) -> discord.Embed:
     # The sources go in before "Also involved" (shown above them): if anything must be cut, it is not a citation.
     # The related topics are not listed: the menu under the answer offers them (see views.answer_view).
     fitter.field(words["sources"], [f"`[{source.number}]` {_link(source.title, source.url)} — {source.publisher}"
-                                    for source in answer.sources])
+                                    for source in sources])
     if answer.also:
         fitter.field(words["also"], [f"• **{item.agency.label}**: {item.role}"
                                      for item in answer.also], at=0)
     return fitter.done()
+
+
+CITATION = re.compile(r"\[(\d+)\]")
+
+
+def in_reading_order(summary: str, sources: Sequence[SourceRef]) -> tuple[str, list[SourceRef]]:
+    """The summary with its citation markers renumbered 1, 2, 3... in the order a reader meets them, and the
+    sources renumbered to match, in that order: a marker still leads to the source it named. The table numbers
+    sources by their order in the file, so a summary could read [1], [3], [2]. Sources the summary never cites
+    keep their order, after the others."""
+    by_number = {source.number: source for source in sources}
+    order = [number for number in dict.fromkeys(int(found) for found in CITATION.findall(summary))
+             if number in by_number]
+    order += [source.number for source in sources if source.number not in order]
+    renumbered = {old: new for new, old in enumerate(order, start=1)}
+
+    def renumber(marker: re.Match[str]) -> str:
+        old = int(marker[1])
+        return f"[{renumbered[old]}]" if old in renumbered else marker[0]
+
+    return (CITATION.sub(renumber, summary),
+            [dataclasses.replace(by_number[old], number=renumbered[old]) for old in order])
 
 
 # --- browsing ------------------------------------------------------------------------------------------------------
