@@ -175,3 +175,15 @@ def test_several_close_topics_of_one_office_are_answered_at_the_office_level():
 ])
 def test_another_countrys_papers_are_not_ours(router: Router, query: str, in_scope: bool):
     assert (router.resolve(query).status != "none") == in_scope
+
+
+@pytest.mark.parametrize("text", ["trafficking", "where is my uncle detained", "court date", "permiso de trabajo",
+                                  "ice detained my dad where is he"])
+def test_autocompletes_first_choice_is_what_sending_the_text_answers(router: Router, text: str):
+    """On a phone the first suggestion is the one tapped: it must be the answer the same text would get (for an
+    office-level answer, a topic of that office)."""
+    sent = router.resolve(text)
+    assert sent.status == "match", sent
+    first = router.suggest(text)[0]
+    assert first == sent.best.topic
+    assert router.knowledge.topics[first].handler == sent.best.handler

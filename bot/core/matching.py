@@ -585,9 +585,10 @@ class Matcher:
         if not key:
             take(self.entries)
             return list(chosen)
-        # What sending the text would answer comes first, so that tapping the first choice gives that answer.
+        # What sending the text would answer comes first, so that tapping the first choice gives that answer (for an
+        # office-level answer, that office's closest topic).
         sent = self.resolve(prefix)
-        if sent.status == "match" and sent.level == "topic" and sent.best is not None and take([sent.best.topic]):
+        if sent.status == "match" and sent.best is not None and take([sent.best.topic]):
             return list(chosen)
         if take(self._names_starting(key)):
             return list(chosen)
