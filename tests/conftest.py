@@ -98,6 +98,12 @@ class FakeDiscord:
             if body.get("message_reference"):
                 message["message_reference"] = body["message_reference"]
             return message
+        if route.path == "/channels/{channel_id}/messages/{message_id}" and route.method == "PATCH":
+            message = self.messages.get(int(route.url.rsplit("/", 1)[1]))
+            if message is None:   # deleted: what Discord answers for a message that is gone
+                raise discord.NotFound(_Response(404, "Not Found"), {"code": 10008, "message": "Unknown Message"})
+            message.update({key: value for key, value in (kwargs.get("json") or {}).items() if key in message})
+            return message
         raise AssertionError(f"the fake Discord does not serve {route.method} {route.path}")
 
     async def webhook(self, route: discord.http.Route, session: Any = None, *, payload: Any = None,

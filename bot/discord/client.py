@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from bot.core.knowledge import KnowledgeError
 from bot.core.router import Router
 from bot.discord.deadline import note_arrival, respond
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
+from bot.discord.pins import refresh_pins
 from bot.discord.text import lang_for, say
 from bot.discord.translator import SpanishTranslator
 from bot.discord.views import (
@@ -78,7 +79,8 @@ def package_version() -> str:
 class WhoHandlesBot(commands.Bot):
     def __init__(self, router: Router | None, *, limits: Limits | None = None, clock: Clock = time.monotonic,
                  metrics: Metrics | None = None, knowledge_dir: Path | None = None, store: SafeStore | None = None,
-                 dev_guild_id: int | None = None, code_url: str | None = None, **options: Any):
+                 dev_guild_id: int | None = None, code_url: str | None = None,
+                 pin_pause: Callable[[float], Awaitable[Any]] = asyncio.sleep, **options: Any):
         super().__init__(
             command_prefix=commands.when_mentioned,   # unused: the bot reads no messages; slash commands only
             help_command=None,
@@ -106,6 +108,8 @@ class WhoHandlesBot(commands.Bot):
         # What each server owns. Without one given (tests, `sync`), an in-memory SQLite database: same code paths.
         self.store = store if store is not None else SafeStore(backend_for(Path(), None, memory=True))
         self._writes: set[asyncio.Task[Any]] = set()   # statistics and feedback written after the reply
+        self.pin_pause = pin_pause   # waits between two edits of pinned answers (tests record it instead)
+        self.pin_refresh: asyncio.Task[int] | None = None
         self._drop_malformed_events()
         if router is not None:
             self.metrics.knowledge_loaded(router.knowledge.version)
@@ -160,9 +164,11 @@ class WhoHandlesBot(commands.Bot):
             except Exception as error:   # whatever the loader did not foresee, refused like a broken table
                 problems = [f"the table could not be loaded: {type(error).__name__}: {error}"[:500]]
             else:
+                previous = self.router
                 self.swap_router(router)
                 self.metrics.reloads.labels(result="ok").inc()
                 log.info("knowledge reloaded: %s", router.knowledge.version)
+                self.refresh_pins_later(previous)
                 return []
             self.metrics.reloads.labels(result="refused").inc()
             log.error("knowledge reload refused; still serving %s. %s", self.router.knowledge.version,
@@ -176,6 +182,8 @@ class WhoHandlesBot(commands.Bot):
         running is waited for again, until none is left or the grace period is over; and the HTTP session, which
         every reply goes through, closes last."""
         self.draining = True
+        if self.pin_refresh is not None:
+            self.pin_refresh.cancel()
         if self._answers_deadline is None:
             self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
             await wait_for_answers(self._answers_deadline)
@@ -216,6 +224,14 @@ class WhoHandlesBot(commands.Bot):
             acks.append(ack)
         return min(acks) if acks else None
 
+    def refresh_pins_later(self, previous: Router | None = None) -> None:
+        """Edit the pinned answers the table in use changed, in the background (see pins.py); a refresh still
+        running stops, and the new one takes up what it left."""
+        if self.pin_refresh is not None:
+            self.pin_refresh.cancel()
+        self.pin_refresh = asyncio.create_task(refresh_pins(self, previous, pause=self.pin_pause),
+                                               name="who-handles-pin-refresh")
+
     def write_later(self, write: Any) -> None:
         """Run a store write (a coroutine) after the reply, never delaying it; SafeStore never raises."""
         task = asyncio.ensure_future(write)
@@ -224,6 +240,8 @@ class WhoHandlesBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.store.open()    # migrates; a database that is down is logged and the bot starts anyway
+        if self._router is not None:
+            self.refresh_pins_later()   # pins recorded under an older table
         await self.tree.set_translator(SpanishTranslator())
         for extension in EXTENSIONS:
             await self.load_extension(extension)

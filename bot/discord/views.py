@@ -20,7 +20,7 @@ from bot.discord.embeds import SELECT_OPTION_LIMIT, answer_embed, option_label, 
 from bot.discord.local import with_local_help
 from bot.discord.text import lang_for, say
 from bot.observability import log_miss
-from bot.store import GuildSettings, Pin
+from bot.store import GuildSettings, Pin, SafeStore
 
 if TYPE_CHECKING:
     from bot.discord.client import WhoHandlesBot
@@ -549,10 +549,15 @@ def count_for_server(interaction: discord.Interaction, answer: Answer) -> None:
 
 
 async def with_server_help(interaction: discord.Interaction, answer: Answer) -> discord.Embed:
+    return await server_embed(interaction.client.store, interaction.guild_id, answer)  # type: ignore[attr-defined]
+
+
+async def server_embed(store: SafeStore, guild_id: int | None, answer: Answer) -> discord.Embed:
+    """An answer's embed as a server shows it: with the server's help notes on its topic."""
     embed = answer_embed(answer)
-    if interaction.guild_id is None or not answer.topic_id:
+    if guild_id is None or not answer.topic_id:
         return embed
-    notes = await interaction.client.store.help_notes(interaction.guild_id, answer.topic_id)  # type: ignore[attr-defined]
+    notes = await store.help_notes(guild_id, answer.topic_id)
     return with_local_help(embed, [note.body for note in notes], answer.lang)
 
 
