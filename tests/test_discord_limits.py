@@ -156,3 +156,17 @@ def test_neither_structure_grows_past_its_cap_however_many_channels_and_members(
         assert rate.hit(number) == 0.0
     assert len(recent) == 100 and len(rate) == 100
     assert recent.claim(999, ("topic", "t")) is not None   # the newest are the ones kept
+
+
+def test_a_servers_own_rate_is_applied_and_can_only_be_stricter():
+    now = [0.0]
+    rate = UserRate(count=5, per=30.0, clock=lambda: now[0])
+    assert rate.hit(1, count=1, per=10.0) == 0.0
+    assert rate.hit(1, count=1, per=10.0) == pytest.approx(10.0)      # the server allows one every 10 s
+    now[0] = 10.5
+    assert rate.hit(1, count=1, per=10.0) == 0.0
+    for _ in range(3):
+        assert rate.hit(2, count=50, per=3600.0) == 0.0                # a looser server limit is the bot's
+    assert rate.hit(2, count=50, per=3600.0) == 0.0
+    assert rate.hit(2, count=50, per=3600.0) == 0.0
+    assert rate.hit(2, count=50, per=3600.0) > 0.0                     # the sixth within 30 s: the bot's 5 hold

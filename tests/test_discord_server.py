@@ -270,3 +270,15 @@ async def test_answers_keep_flowing_when_the_database_stops_mid_run(start_bot, m
     after = await ask(bot, fake, user_id=98, channel_id=CHANNEL_ID + 2)
     assert any(f["name"] == LOCAL_HEADING["en"] for f in after["embeds"][0]["fields"])   # back, notes and all
     assert store.available
+
+
+async def test_the_servers_rate_limit_applies_to_its_members(discord_env):
+    bot, fake = discord_env
+    await fake.interact(bot, interaction_payload(2, server("limits", rate_count=1, rate_seconds=60),
+                                                 permissions=MANAGER))
+    first = await ask(bot, fake, "human-trafficking", user_id=42)
+    assert first.get("embeds")
+    await fake.interact(bot, interaction_payload(2, slash("who", topic="detention"), user_id=42))
+    assert "You are asking very fast" in last_text(fake)
+    other = await ask(bot, fake, "detention", user_id=43)                # another member is not held back
+    assert other.get("embeds")

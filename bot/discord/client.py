@@ -252,11 +252,15 @@ class WhoHandlesBot(commands.Bot):
 
     # --- shared by the cogs -------------------------------------------------------------------------------------
 
-    def check_rate(self, interaction: discord.Interaction) -> None:
-        """Raise CommandOnCooldown when the member has used up the per-user rate."""
-        wait = self.user_rate.hit(interaction.user.id)
+    async def check_rate(self, interaction: discord.Interaction) -> None:
+        """Raise CommandOnCooldown when the member has used up the per-user rate (the server's, where it set a
+        stricter one: its settings are cached, so this costs no database round trip on most answers)."""
+        server = await self.store.guild_settings(interaction.guild_id) if interaction.guild_id else None
+        count = server.rate_count if server else None
+        per = float(server.rate_seconds) if server and server.rate_seconds else None
+        wait = self.user_rate.hit(interaction.user.id, count, per)
         if wait:
-            cooldown = app_commands.Cooldown(self.limits.user_rate_count, self.limits.user_rate_seconds)
+            cooldown = app_commands.Cooldown(count or self.limits.user_rate_count, per or self.limits.user_rate_seconds)
             raise app_commands.CommandOnCooldown(cooldown, wait)
 
     def count_answer(self, command: str, status: str, interaction: discord.Interaction | None = None) -> None:

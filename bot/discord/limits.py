@@ -97,8 +97,12 @@ class UserRate:
         self.count, self.per, self.clock, self.cap = count, per, clock, cap
         self._hits: OrderedDict[int, deque[float]] = OrderedDict()
 
-    def hit(self, user_id: int) -> float:
-        """0.0 when the member may go ahead (and the use is counted); else the seconds until they may."""
+    def hit(self, user_id: int, count: int | None = None, per: float | None = None) -> float:
+        """0.0 when the member may go ahead (and the use is counted); else the seconds until they may. `count` and
+        `per` are a server's own limit, when it set one; it can only be stricter than the bot's, whose window is what
+        is remembered."""
+        count = min(count or self.count, self.count)
+        per = min(per or self.per, self.per)
         now = self.clock()
         self._forget(now)
         hits = self._hits.get(user_id)
@@ -106,8 +110,9 @@ class UserRate:
             hits = self._hits[user_id] = deque()
         while hits and now - hits[0] >= self.per:
             hits.popleft()
-        if len(hits) >= self.count:
-            return max(self.per - (now - hits[0]), 0.001)
+        recent = [at for at in hits if now - at < per]
+        if len(recent) >= count:
+            return max(per - (now - recent[0]), 0.001)
         hits.append(now)
         self._hits.move_to_end(user_id)
         if len(self._hits) > self.cap:   # the member quiet the longest starts afresh

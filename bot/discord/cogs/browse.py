@@ -68,7 +68,7 @@ class Browse(commands.Cog):
         self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        self.bot.check_rate(interaction)
+        await self.bot.check_rate(interaction)
         return True
 
     @app_commands.command(name="agency", description="What an agency or office handles, with its topics")

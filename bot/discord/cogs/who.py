@@ -103,7 +103,7 @@ class Who(commands.Cog):
         self.bot.tree.remove_command(self.answer_menu.name, type=self.answer_menu.type)
 
     async def answer_context(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        self.bot.check_rate(interaction)
+        await self.bot.check_rate(interaction)
         text = " ".join(message.content.split())[:TOPIC_MAX_LENGTH * 3]
         if not text:
             await reply(interaction, say(lang_for(interaction.locale), "answer_no_text"), ephemeral=True)
@@ -115,7 +115,7 @@ class Who(commands.Cog):
         await deliver_reply(interaction, answer, message)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        self.bot.check_rate(interaction)
+        await self.bot.check_rate(interaction)
         return True
 
     @app_commands.command(name="who", description="Who handles this? US immigration, customs and cross-border crime")
