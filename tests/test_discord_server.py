@@ -54,6 +54,13 @@ def press(custom_id: str, message: dict, **kw) -> dict:
     return interaction_payload(3, {"custom_id": custom_id, "component_type": 2}, message=message, **kw)
 
 
+@pytest.fixture
+async def discord_env(start_bot, mini_router, store_backend):
+    """(bot, fake) on the mini table with its store on each backend: every part below runs on SQLite and on
+    PostgreSQL."""
+    return await start_bot(mini_router, store=SafeStore(store_backend.make()))
+
+
 # --- /server is for Manage Server ------------------------------------------------------------------------------
 
 async def test_server_settings_are_refused_without_manage_server_and_saved_with_it(discord_env):

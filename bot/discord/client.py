@@ -44,6 +44,7 @@ from bot.discord.views import (
     PickButton,
     PinButton,
     ShareButton,
+    Votes,
 )
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
@@ -95,6 +96,7 @@ class WhoHandlesBot(commands.Bot):
         self.limits = limits or Limits()
         self.clock = clock
         self.recent = RecentAnswers(self.limits.repeat_window_seconds, clock)
+        self.votes = Votes()
         self.user_rate = UserRate(self.limits.user_rate_count, self.limits.user_rate_seconds, clock)
         self.metrics = metrics or Metrics()
         self.version = package_version()

@@ -561,8 +561,9 @@ async def server_embed(store: SafeStore, guild_id: int | None, answer: Answer) -
     return with_local_help(embed, [note.body for note in notes], answer.lang)
 
 
-class _Votes:
-    """Who already pressed which feedback button under which answer: in memory only, bounded, never stored."""
+class Votes:
+    """Who already pressed which feedback button under which answer: in memory only, bounded, never stored. One per
+    bot process (the client holds it)."""
 
     def __init__(self) -> None:
         self._seen: OrderedDict[tuple[int, int, str], None] = OrderedDict()
@@ -575,9 +576,6 @@ class _Votes:
         if len(self._seen) > VOTES_REMEMBERED:
             self._seen.popitem(last=False)
         return True
-
-
-VOTES = _Votes()
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
@@ -613,7 +611,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
         guild_id, message = interaction.guild_id, interaction.message
         if guild_id is None or message is None:
             return
-        if not VOTES.first(message.id, interaction.user.id, self.kind):
+        if not bot.votes.first(message.id, interaction.user.id, self.kind):
             await reply(interaction, say_server(lang, "already"), ephemeral=True)
             return
         bot.write_later(bot.store.record_feedback(guild_id, self.topic_id, self.kind))
