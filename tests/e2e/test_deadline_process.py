@@ -4,50 +4,18 @@ waits on events, or on the bot's own output, with timeouts; nothing sleeps."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `fakediscord`; see tests/fakediscord/README.md
 from fakediscord import FakeDiscord
-from fakediscord.botprocess import BotProcess, sync_commands
+from fakediscord.botprocess import BotProcess, wait_for
 
 WAIT = 20.0
 EPHEMERAL = 1 << 6
-DISCORD_DEADLINE = 3.0
 CALLBACK = "/interactions/*/callback"
 DEFERRED = 5           # "thinking…": the answer follows as a follow-up
 MESSAGE = 4
-
-
-@pytest.fixture
-async def fake(tmp_path: Path) -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as server:
-        server.interaction_deadline = DISCORD_DEADLINE
-        await sync_commands(server, tmp_path)
-        yield server
-
-
-@pytest.fixture
-async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
-    process = await BotProcess.start(fake, tmp_path)
-    try:
-        await fake.wait_for_ready(timeout=WAIT)
-        yield process
-    finally:
-        assert await process.stop() == 0, process.output()
-
-
-async def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
-    """Until condition() is true; checks every 20 ms, fails with `what` after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def callback_statuses(interaction) -> list[int]:
@@ -108,7 +76,7 @@ async def test_a_public_answer_that_failed_leaves_the_channel_free_for_the_next_
                                                                                       bot: BotProcess) -> None:
     fake.fail_next("POST", CALLBACK, code=0, status=500, message="Internal Server Error", count=1000)
     lost = await fake.send_command("who", {"topic": "trafficking"})
-    await wait_for(lambda: "could not tell the member" in bot.output(), "the failure to be given up on")
+    await wait_for(lambda: "could not tell the member" in bot.output(), "the failure to be given up on", WAIT)
     assert lost.callbacks == []                          # Discord never took any of it
     fake.clear_failures()
     moderator = fake.guild.member_named("moderator")

@@ -8,7 +8,7 @@ import shutil
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `fakediscord`; see tests/fakediscord/README.md
 from fakediscord import FakeDiscord, guild_id_for_shard
-from fakediscord.botprocess import BotProcess, sync_commands
+from fakediscord.botprocess import BotProcess, sync_commands, wait_for
 from fakediscord.load import sigterm_under_load
 
 WAIT = 20.0
@@ -44,15 +44,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-async def wait_for(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
-    """Until condition() is true; checks every 20 ms, fails with `what` after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def title_of(fake: FakeDiscord, topic: str, **kw: object) -> str:
@@ -119,12 +110,12 @@ async def test_sighup_swaps_in_a_good_table_and_refuses_a_broken_one(fake: FakeD
         hsi.write_text(original.replace("title: Homeland Security Investigations (HSI)",
                                         "title: Homeland Security Investigations (edited)", 1), encoding="utf-8")
         bot.process.send_signal(signal.SIGHUP)
-        await wait_for(lambda: "knowledge reloaded" in bot.output(), "the reload")
+        await wait_for(lambda: "knowledge reloaded" in bot.output(), "the reload", WAIT)
         assert await title_of(fake, "hsi") == "Homeland Security Investigations (edited)"
 
         hsi.write_text(original.replace("handler: ice-hsi", "handler: ice-hsx", 1), encoding="utf-8")
         bot.process.send_signal(signal.SIGHUP)
-        await wait_for(lambda: "knowledge reload refused" in bot.output(), "the refusal")
+        await wait_for(lambda: "knowledge reload refused" in bot.output(), "the refusal", WAIT)
         assert "hsi.yaml:5" in bot.output() and "ice-hsx" in bot.output()
         assert await title_of(fake, "hsi") == "Homeland Security Investigations (edited)"   # still serving
     finally:

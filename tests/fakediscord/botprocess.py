@@ -9,7 +9,7 @@ import itertools
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +109,13 @@ async def sync_commands(fake: FakeDiscord, log_dir: Path) -> None:
         _synced_commands.extend(copy.deepcopy(fake.global_commands))
         return
     fake.global_commands = copy.deepcopy(_synced_commands)
+
+
+async def wait_for(condition: Callable[[], object], what: str, timeout: float) -> None:
+    """Until condition() is true (the bot's output says something, say); checks every 20 ms, fails with `what` after
+    `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
