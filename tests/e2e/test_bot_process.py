@@ -6,18 +6,41 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `fakediscord`; see tests/fakediscord/README.md
 from fakediscord import FakeDiscord
-from fakediscord.botprocess import BotProcess, run_once
+from fakediscord.botprocess import BotProcess, run_once, sync_commands
 
 WAIT = 20.0            # generous: CI machines are slow; a pass never waits this long
 EPHEMERAL = 1 << 6
 PIN_ROUTE = "/channels/{channel_id}/messages/pins/{message_id}"
+DISCORD_DEADLINE = 3.0  # seconds Discord gives for the first response to an interaction
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
+
+
+@pytest.fixture
+async def fake(tmp_path: Path) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        server.interaction_deadline = DISCORD_DEADLINE   # a late answer fails as it would on Discord (10062)
+        await sync_commands(server, tmp_path)
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = await BotProcess.start(fake, tmp_path)
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        yield process
+    finally:
+        status = await process.stop()
+        assert status == 0, process.output()
+    assert fake.token not in process.output()
+    assert "voice will NOT be supported" not in process.output()   # no alarming noise about features we never use
 
 
 def embed_text(embed: dict) -> str:

@@ -5,17 +5,39 @@ waits on events, or on the bot's own output, with timeouts; nothing sleeps."""
 from __future__ import annotations
 
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for `fakediscord`; see tests/fakediscord/README.md
 from fakediscord import FakeDiscord
-from fakediscord.botprocess import BotProcess, wait_for
+from fakediscord.botprocess import BotProcess, sync_commands, wait_for
 
 WAIT = 20.0
 EPHEMERAL = 1 << 6
+DISCORD_DEADLINE = 3.0
 CALLBACK = "/interactions/*/callback"
 DEFERRED = 5           # "thinking…": the answer follows as a follow-up
 MESSAGE = 4
+
+
+@pytest.fixture
+async def fake(tmp_path: Path) -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as server:
+        server.interaction_deadline = DISCORD_DEADLINE
+        await sync_commands(server, tmp_path)
+        yield server
+
+
+@pytest.fixture
+async def bot(fake: FakeDiscord, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    process = await BotProcess.start(fake, tmp_path)
+    try:
+        await fake.wait_for_ready(timeout=WAIT)
+        yield process
+    finally:
+        assert await process.stop() == 0, process.output()
 
 
 def callback_statuses(interaction) -> list[int]:
