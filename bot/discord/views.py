@@ -64,6 +64,23 @@ async def may_go_on(interaction: discord.Interaction) -> bool:
     return await interaction.client.admit(interaction)  # type: ignore[attr-defined]
 
 
+class Persistent:
+    """What every persistent button and menu does around its own `act`: it is turned away while the bot shuts down
+    (may_go_on), and an error ends in the one private error message with an id, never in silence."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return await may_go_on(interaction)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.act(interaction)
+        except Exception as error:
+            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+
+    async def act(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
 def in_server(interaction: discord.Interaction) -> bool:
     return interaction.guild_id is not None and interaction.channel_id is not None
 
@@ -344,7 +361,7 @@ async def pin_answer(interaction: discord.Interaction, message: discord.Message,
     await tell("pin_done")
 
 
-class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?P<topic>[a-z0-9-]{1,92})"):
+class PinButton(Persistent, discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?P<topic>[a-z0-9-]{1,92})"):
     """📌 under every public answer, labelled in the answer's language. The topic id rides in the custom_id, so the
     button works after a restart."""
 
@@ -358,18 +375,13 @@ class PinButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:pin:(?
                              match: Any, /) -> PinButton:
         return cls(match["topic"])
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            assert interaction.message is not None  # a button press always comes with its message
-            await pin_answer(interaction, interaction.message, via="button")
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        assert interaction.message is not None  # a button press always comes with its message
+        await pin_answer(interaction, interaction.message, via="button")
 
 
-class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:open:(?P<scope>[a-z0-9-]{1,80})"):
+class OpenTopicSelect(Persistent, discord.ui.DynamicItem[discord.ui.Select],
+                      template=r"who:open:(?P<scope>[a-z0-9-]{1,80})"):
     """A menu of topics (related ones under an answer, an agency's under /agency). Whoever picks gets that topic's
     answer privately. Works after a restart: the options are read back from the message."""
 
@@ -387,19 +399,13 @@ class OpenTopicSelect(discord.ui.DynamicItem[discord.ui.Select], template=r"who:
                              match: Any, /) -> OpenTopicSelect:
         return cls(match["scope"], list(item.options), item.placeholder)
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            lang = lang_for(interaction.locale)
-            answer = router_of(interaction).topic(self.item.values[0], lang)
-            if answer is None:
-                await reply(interaction, say(lang, "unknown_topic"), ephemeral=True)
-                return
-            await deliver(interaction, answer, private=True, command="open")
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        lang = lang_for(interaction.locale)
+        answer = router_of(interaction).topic(self.item.values[0], lang)
+        if answer is None:
+            await reply(interaction, say(lang, "unknown_topic"), ephemeral=True)
+            return
+        await deliver(interaction, answer, private=True, command="open")
 
 
 def topic_menus(scope: str, options: list[tuple[str, str]], lang: str, *, pin: bool = False) -> discord.ui.View | None:
@@ -445,7 +451,7 @@ def pager_view(kind: str, lang: str, index: int, count: int) -> discord.ui.View 
     ])
 
 
-class PageButton(discord.ui.DynamicItem[discord.ui.Button],
+class PageButton(Persistent, discord.ui.DynamicItem[discord.ui.Button],
                  template=r"who:page:(?P<kind>topics|sources):(?P<lang>en|es):(?P<page>-?[0-9]{1,4}):(?P<way>prev|next)"):
     """◀ or ▶ of a /topics or /sources pager: opens the page its custom_id names (see pager_view)."""
 
@@ -460,18 +466,12 @@ class PageButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: Any, /) -> PageButton:
         return cls(match["kind"], match["lang"], int(match["page"]), match["way"])
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            pages = pages_of(interaction, self.kind, self.lang)
-            index = max(0, min(self.page, len(pages) - 1))   # the table may have shrunk since
-            await interaction.response.edit_message(embed=pages[index],
-                                                    view=pager_view(self.kind, self.lang, index, len(pages)),
-                                                    allowed_mentions=NO_MENTIONS)
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        pages = pages_of(interaction, self.kind, self.lang)
+        index = max(0, min(self.page, len(pages) - 1))   # the table may have shrunk since
+        await interaction.response.edit_message(embed=pages[index],
+                                                view=pager_view(self.kind, self.lang, index, len(pages)),
+                                                allowed_mentions=NO_MENTIONS)
 
 
 async def send_pages(interaction: discord.Interaction, kind: str) -> None:
@@ -578,7 +578,7 @@ class Votes:
         return True
 
 
-class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
+class FeedbackButton(Persistent, discord.ui.DynamicItem[discord.ui.Button],
                      template=r"who:fb:(?P<kind>helpful|unhelpful|report):(?P<topic>[a-z0-9-]{1,80})"):
     """👍 / 👎 / Report a problem under an answer. The kind and topic ride in the custom_id; the count goes to the
     store by server, topic and week, never with who pressed. A report is posted to the moderators' channel (the
@@ -596,14 +596,8 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: Any, /) -> FeedbackButton:
         return cls(match["kind"], match["topic"])
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._feedback(interaction)
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        await self._feedback(interaction)
 
     async def _feedback(self, interaction: discord.Interaction) -> None:
         bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
@@ -637,7 +631,7 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button],
         await reply(interaction, say_server(lang, "reported"), ephemeral=True)
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:del"):
+class DeleteButton(Persistent, discord.ui.DynamicItem[discord.ui.Button], template=r"who:del"):
     """🗑 under a public answer: the member who asked (Discord's message says who: its interaction metadata), or a
     moderator who may manage messages, deletes it. No id of ours is stored anywhere."""
 
@@ -649,27 +643,21 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"who:del
                              match: Any, /) -> DeleteButton:
         return cls()
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            message = interaction.message
-            assert message is not None
-            meta = message.interaction_metadata
-            asker = meta.user.id if meta is not None else None
-            if interaction.user.id != asker and not interaction.permissions.manage_messages:
-                await reply(interaction, say_server(lang_for(interaction.locale), "delete_not_yours"),
-                            ephemeral=True)
-                return
-            await interaction.response.defer()            # the component's message is the "original" to delete
-            await interaction.delete_original_response()
-            log.info("an answer was deleted by its asker in guild %s", interaction.guild_id)
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        message = interaction.message
+        assert message is not None
+        meta = message.interaction_metadata
+        asker = meta.user.id if meta is not None else None
+        if interaction.user.id != asker and not interaction.permissions.manage_messages:
+            await reply(interaction, say_server(lang_for(interaction.locale), "delete_not_yours"),
+                        ephemeral=True)
+            return
+        await interaction.response.defer()            # the component's message is the "original" to delete
+        await interaction.delete_original_response()
+        log.info("an answer was deleted by its asker in guild %s", interaction.guild_id)
 
 
-class ShareButton(discord.ui.DynamicItem[discord.ui.Button],
+class ShareButton(Persistent, discord.ui.DynamicItem[discord.ui.Button],
                   template=r"who:share:(?P<lang>en|es):(?P<topic>[a-z0-9-]{1,80})"):
     """"Share in channel" under a private answer: the same answer, posted publicly by the member who chose to."""
 
@@ -684,18 +672,12 @@ class ShareButton(discord.ui.DynamicItem[discord.ui.Button],
                              match: Any, /) -> ShareButton:
         return cls(match["topic"], match["lang"])
 
-    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
-        return await may_go_on(interaction)
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            answer = router_of(interaction).topic(self.topic_id, self.lang)
-            if answer is None:
-                await reply(interaction, say(self.lang, "unknown_topic"), ephemeral=True)
-                return
-            await deliver(interaction, answer, private=False, command="share")
-        except Exception as error:
-            await interaction.client.report_error(interaction, error)  # type: ignore[attr-defined]
+    async def act(self, interaction: discord.Interaction) -> None:
+        answer = router_of(interaction).topic(self.topic_id, self.lang)
+        if answer is None:
+            await reply(interaction, say(self.lang, "unknown_topic"), ephemeral=True)
+            return
+        await deliver(interaction, answer, private=False, command="share")
 
 
 async def deliver_reply(interaction: discord.Interaction, answer: Answer, message: discord.Message) -> None:
