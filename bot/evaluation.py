@@ -10,6 +10,7 @@ import yaml
 from bot.core.router import Router
 
 EVAL_DIR = Path(__file__).resolve().parent.parent / "tests" / "eval"
+TRAINING_DIR = Path(__file__).resolve().parent.parent / "knowledge" / "training"
 # Sets measured, never fitted or tuned on: the held-out half of an early blind set, and the first-contact sets
 # written by people who never saw the table (their first figures are recorded in their headers).
 UNSEEN_PREFIXES = ("holdout", "first-contact-")
@@ -18,6 +19,11 @@ UNSEEN_PREFIXES = ("holdout", "first-contact-")
 def fitting_sets() -> list[Path]:
     """The labelled sets the matcher's decision is fitted on (and the table's vocabulary tuned on)."""
     return sorted(path for path in EVAL_DIR.glob("*.yaml") if not path.stem.startswith(UNSEEN_PREFIXES))
+
+
+def training_sets() -> list[Path]:
+    """Labelled questions written to teach the matcher, not to measure it (knowledge/training/)."""
+    return sorted(TRAINING_DIR.glob("*.yaml"))
 
 
 def unseen_sets() -> list[Path]:
