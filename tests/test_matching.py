@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.matching import SUGGEST_LIMIT, Entry, Fitted, Matcher, stem
+from bot.core.matching import OUTSIDE, SUGGEST_LIMIT, Entry, Fitted, Matcher, OfficeWords, stem
 from bot.core.router import Router
 
 HOSTILE = [
@@ -187,3 +187,32 @@ def test_autocompletes_first_choice_is_what_sending_the_text_answers(router: Rou
     first = router.suggest(text)[0]
     assert first == sent.best.topic
     assert router.knowledge.topics[first].handler == sent.best.handler
+
+
+def test_the_words_model_weighs_a_question_left_out_as_one_counted_without_it():
+    """While fitting, each labelled question is weighed as if new: its own counts are left out exactly."""
+    texts = [("picked up by ice at work", {"ice-ero": 1.0}), ("ice picked up my dad at home", {"ice-ero": 1.0}),
+             ("my work permit at home", {"uscis": 1.0}), ("work permit dad", {"uscis": 0.5, "ice-ero": 0.5}),
+             ("ice cream at work", {OUTSIDE: 1.0}), ("home ice cream", {OUTSIDE: 1.0})]
+    left_out = ("work permit dad", {"uscis": 0.5, "ice-ero": 0.5})
+    everything = OfficeWords.count(texts, smoothing=0.1)
+    without = OfficeWords.count([text for text in texts if text != left_out], smoothing=0.1)
+    question = left_out[0]
+    as_new = without.probabilities(question)
+    assert everything.probabilities(question, own=left_out[1]) == pytest.approx(as_new)
+    assert everything.probabilities(question) != pytest.approx(as_new)   # counting it moves the answer
+
+
+def test_the_words_model_learns_the_words_people_wrap_around_the_tables_names():
+    """Words that no topic's name has ("picked up", "se lo llevaron") still point to the office whose labelled
+    questions use them, and everyday words to no office."""
+    texts = [("they picked up my brother this morning", {"ice-ero": 1.0}),
+             ("se lo llevaron esta mañana y no sabemos donde esta", {"ice-ero": 1.0}),
+             ("my interview notice never came in the mail", {"uscis": 1.0}),
+             ("best pizza place open this morning", {OUTSIDE: 1.0})]
+    words = OfficeWords.count(texts, smoothing=0.1)
+    assert max(words.probabilities("picked up at the bus stop").items(), key=lambda kv: kv[1])[0] == "ice-ero"
+    assert max(words.probabilities("se llevaron a mi vecino").items(), key=lambda kv: kv[1])[0] == "ice-ero"
+    assert max(words.probabilities("pizza open late").items(), key=lambda kv: kv[1])[0] == OUTSIDE
+    assert OfficeWords.from_json(words.to_json()).probabilities("interview notice") == pytest.approx(
+        words.probabilities("interview notice"))

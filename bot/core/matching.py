@@ -7,10 +7,13 @@ sentence ("they took my uncle this morning, which jail is he in"). The matcher t
 2. weighted terms: every word of a topic's title, aliases and keywords is a term, weighted by how specific it is
    (inverse document frequency over topics); a query word matches a term exactly or, when it is long enough, by
    edit similarity (typos). A topic scores the share of the query's weight it explains, with a bonus for whole
-   phrases ("never leave", "which jail").
+   phrases ("never leave", "which jail"). Unknown words count against a topic: "ice" explains little of "ice
+   skating rink hours";
+3. a words model learned from labelled questions (OfficeWords) weighs each topic's office, or no office, by all the
+   question's words, including those no name has; a topic's score blends the two;
+4. a fitted logistic decision answers, offers a choice, or refuses (Fitted).
 
-Unknown words count against a topic, which is what keeps "ice skating rink hours" out: "ice" explains little of
-that sentence. The thresholds below are named and tuned on tests/eval/queries.yaml (see tests/test_eval.py).
+The ranker's weights below are hand-set; everything from 3 on is fitted by bench/fit_matcher.py.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import math
 from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
@@ -216,54 +219,131 @@ class Features:
     words: float = 0.0        # how many of the question's words it explains (up to 3)
     margin: float = 0.0       # its lead over the best candidate of another office
     named: float = 0.0        # 1 when the question names the candidate by a name no other topic has
-    background: float = 0.0   # > 0 when the question's words belong to everyday questions more than to the table
+    office: float = 0.0       # how likely the words model finds the candidate's office
+    outside: float = 0.0      # how likely it finds that no office handles the question
     length: float = 0.0       # how long the question is (up to 12 content words)
 
 
-def terms_of(text: str) -> list[str]:
-    """A text as the matcher reads it: normalised, codes joined, filler dropped, each word stemmed."""
-    return [stem(word) for word in content_words(join_codes(normalise(text)))]
+OUTSIDE = ""   # the class of questions that no office handles
 
 
-class Background:
-    """Whether a question's words belong to everyday questions rather than to this bot's: a smoothed log-likelihood
-    ratio of its words and word pairs between questions labelled out of scope (out-of-scope.yaml and the fitting
-    sets) and questions labelled in scope (the fitting sets, with the table's names). The counts are fitted by
-    bench/fit_matcher.py and kept in fitted.json, so no word list decides what is out of scope."""
+class OfficeWords:
+    """Which office a question's words point to, or none: a multinomial naive Bayes model over its words and pairs
+    of neighbouring words. The counts come from labelled texts (the table's names, the labelled questions of the
+    fitting and training sets, and the everyday look-alikes of out-of-scope.yaml), are fitted by
+    bench/fit_matcher.py and kept in fitted.json; no word list decides what belongs where. The ranker's weights see
+    only the table's words; this model also learns the words people wrap around them ("picked up", "se lo
+    llevaron", "my shipment")."""
 
-    SMOOTHING = 0.5
-
-    def __init__(self, inside: Mapping[str, int] | None = None, outside: Mapping[str, int] | None = None,
-                 inside_count: int = 0, outside_count: int = 0):
-        self.inside, self.outside = dict(inside or {}), dict(outside or {})
-        self.inside_count, self.outside_count = inside_count, outside_count
+    def __init__(self, counts: Mapping[str, Mapping[str, float]] | None = None,
+                 documents: Mapping[str, float] | None = None, smoothing: float = 0.1):
+        self.counts = {gram: dict(row) for gram, row in (counts or {}).items()}
+        self.documents = dict(documents or {})
+        self.smoothing = smoothing
+        self.classes = tuple(sorted(self.documents))
+        self.totals = dict.fromkeys(self.classes, 0.0)
+        for row in self.counts.values():
+            for name, count in row.items():
+                self.totals[name] += count
+        size = len(self.counts) or 1
+        all_documents = sum(self.documents.values()) or 1.0
+        self._prior = {name: math.log(max(self.documents[name], 1e-9) / all_documents) for name in self.classes}
+        # Every known word adds each class's "unseen" weight, and the classes it was seen with a little more: kept
+        # apart, a question costs one pass over its words' few classes rather than over every class.
+        self._unseen = {name: -math.log(self.totals[name] + smoothing * size) + math.log(smoothing)
+                        for name in self.classes}
+        self._seen = {gram: {name: math.log((count + smoothing) / smoothing) for name, count in row.items()}
+                      for gram, row in self.counts.items()}
 
     @classmethod
-    def count(cls, in_scope: Iterable[str], out_of_scope: Iterable[str]) -> Background:
-        inside, outside = Counter(), Counter()
-        inside_count = outside_count = 0
-        for text in in_scope:
-            inside.update(set(grams(terms_of(text))))
-            inside_count += 1
-        for text in out_of_scope:
-            outside.update(set(grams(terms_of(text))))
-            outside_count += 1
-        return cls(inside, outside, inside_count, outside_count)
+    def count(cls, labelled: Iterable[tuple[str, Mapping[str, float]]], smoothing: float) -> OfficeWords:
+        """`labelled`: (text, weight per class) pairs; a question two offices may answer counts half for each."""
+        counts: dict[str, dict[str, float]] = defaultdict(dict)
+        documents: dict[str, float] = defaultdict(float)
+        seen: Counter[str] = Counter()
+        for text, classes in labelled:
+            present = set(grams(every_term(text)))
+            seen.update(present)
+            for name, weight in classes.items():
+                documents[name] += weight
+                for gram in present:
+                    row = counts[gram]
+                    row[name] = row.get(name, 0.0) + weight
+        # A pair of words seen in one text only says nothing a new question can use (and would only be its own).
+        kept = {gram: row for gram, row in counts.items() if " " not in gram or seen[gram] > 1}
+        return cls(kept, documents, smoothing)
 
-    def evidence(self, terms: list[str], own: tuple[int, int] = (0, 0)) -> float:
-        """Above 0 when the words lean to out-of-scope questions, below 0 when to ours; between -1 and 1. `own` is
-        (1, 0) or (0, 1) while fitting, to leave the question's own counts out of its evidence."""
-        inside_count, outside_count = self.inside_count - own[0], self.outside_count - own[1]
-        if inside_count <= 0 or outside_count <= 0:
-            return 0.0
-        total = 0.0
-        for gram in set(grams(terms)):
-            inside = self.inside.get(gram, 0) - own[0]
-            outside = self.outside.get(gram, 0) - own[1]
-            if inside > 0 or outside > 0:
-                total += (math.log((outside + self.SMOOTHING) / (outside_count + 2 * self.SMOOTHING))
-                          - math.log((inside + self.SMOOTHING) / (inside_count + 2 * self.SMOOTHING)))
-        return math.tanh(total / 8)
+    def probabilities(self, text: str, own: Mapping[str, float] | None = None) -> dict[str, float]:
+        """P(class | the question's words) for every office and OUTSIDE. `own`: while fitting, the question's own
+        label, whose counts are left out as if it were new."""
+        present = [gram for gram in set(grams(every_term(text))) if gram in self.counts]
+        if own:
+            scores = self._scores_without(present, own)
+        else:
+            scores = {name: self._prior[name] + len(present) * self._unseen[name] for name in self.classes}
+            for gram in present:
+                for name, weight in self._seen[gram].items():
+                    scores[name] += weight
+        if not scores:
+            return {}
+        top = max(scores.values())
+        exp = {name: math.exp(score - top) for name, score in scores.items()}
+        total = sum(exp.values())
+        return {name: value / total for name, value in exp.items()}
+
+    def _scores_without(self, present: list[str], own: Mapping[str, float]) -> dict[str, float]:
+        """The scores a model counted without this question would give it. Each labelled text's weights add up to
+        one, so a row's sum is how many texts have that word; a word only this text had, or a pair of words only one
+        other text has (see `count`), leaves the vocabulary with it."""
+        totals = {name: total - own.get(name, 0.0) * len(present) for name, total in self.totals.items()}
+        kept = []
+        for gram in present:
+            row = self.counts[gram]
+            if sum(row.values()) - 1 < (1.5 if " " in gram else 0.5):
+                for name, count in row.items():
+                    totals[name] -= count - own.get(name, 0.0)
+            else:
+                kept.append(gram)
+        size = (len(self.counts) - (len(present) - len(kept))) or 1
+        all_documents = sum(self.documents.values()) - sum(own.values())
+        scores = {}
+        for name in self.classes:
+            documents = self.documents[name] - own.get(name, 0.0)
+            if documents <= 0:
+                continue
+            score = math.log(documents / all_documents)
+            for gram in kept:
+                count = self.counts[gram].get(name, 0.0) - own.get(name, 0.0)
+                score += math.log((max(count, 0.0) + self.smoothing) / (totals[name] + self.smoothing * size))
+            scores[name] = score
+        return scores
+
+    def to_json(self) -> dict:
+        def rounded(row: Mapping[str, float]) -> dict[str, float]:
+            return {name: round(count, 3) for name, count in sorted(row.items())}
+
+        return {"smoothing": self.smoothing, "documents": rounded(self.documents),
+                "counts": {gram: rounded(row) for gram, row in sorted(self.counts.items())}}
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> OfficeWords:
+        return cls(data.get("counts"), data.get("documents"), data.get("smoothing", 0.1))
+
+
+def _log_odds(this: float, that: float) -> float:
+    """log(this / that), scaled to -1..1: the words model is sure of itself, and the decision weighs how sure."""
+    return max(-1.0, min(1.0, math.log((this + 1e-9) / (that + 1e-9)) / 20))
+
+
+def every_term(text: str) -> list[str]:
+    """A text as the words model reads it: every word stemmed, filler included ("where", "who", "how much" say what
+    is asked), up to twice the ranker's limit."""
+    return [stem(word) for word in join_codes(normalise(text)).split()[:MAX_QUERY_TOKENS * 2]]
+
+
+def query_terms(key: str) -> list[str]:
+    """The words of a normalised query that the matcher weighs, stemmed, up to its limit."""
+    return [stem(word) for word in content_words(join_codes(key))[:MAX_QUERY_TOKENS]]
 
 
 def grams(terms: list[str]) -> list[str]:
@@ -283,7 +363,8 @@ class Fitted:
     bias: float
     match: float      # at or above this probability the best candidate is answered
     offer: float      # at or above this (and below match) the best one to three are offered
-    background: Background = field(default_factory=Background)
+    words: OfficeWords = field(default_factory=OfficeWords)
+    blend: float = 0.0   # share of a candidate's score that comes from the words model's belief in its office
 
     def __post_init__(self) -> None:
         # The weights in the order of Features' fields, so that weighing a question is one pass over a tuple.
@@ -297,10 +378,8 @@ class Fitted:
     @classmethod
     def load(cls, path: Path) -> Fitted:
         data = json.loads(path.read_text(encoding="utf-8"))
-        words = data.get("background", {})
-        background = Background(words.get("inside"), words.get("outside"), words.get("inside_count", 0),
-                                words.get("outside_count", 0))
-        return cls(data["weights"], data["bias"], data["match"], data["offer"], background)
+        return cls(data["weights"], data["bias"], data["match"], data["offer"],
+                   OfficeWords.from_json(data.get("words", {})), data.get("blend", 0.0))
 
     @staticmethod
     def feature_names() -> list[str]:
@@ -376,8 +455,6 @@ class Matcher:
                 if token and " " not in token and token not in STOPWORDS and len(self._postings.get(token, ())) == 1:
                     self._own_names.setdefault(token, entry.id)
 
-        self.background = self.fitted.background
-
     def _index_exact(self, key: str, topic_id: str) -> None:
         for form in (key, without_filler(key), squash(key)):
             if form:
@@ -396,8 +473,20 @@ class Matcher:
         if exact is not None:
             entry = self.entries[exact]
             return Resolution(query, "match", (Candidate(entry.id, entry.handler, 100.0),))
-        ranked = self._rank(key)
-        return self._decide(query, ranked, self.features(key, ranked, self.named(key)))
+        ranked, offices = self.weigh(key)
+        return self._decide(query, ranked, self.features(key, ranked, offices))
+
+    def weigh(self, key: str, own: Mapping[str, float] | None = None,
+              blend: float | None = None) -> tuple[list[_Scored], dict[str, float]]:
+        """Topics by how well they fit a normalised query: the share of it the ranker explains, blended with the
+        words model's belief in each topic's office; and that belief (`own` and `blend`: for fitting)."""
+        offices = self.fitted.words.probabilities(key, own)
+        blend = self.fitted.blend if blend is None else blend
+        ranked = [replace(item, score=(1 - blend) * item.score
+                          + blend * 100 * offices.get(self.entries[item.topic].handler, 0.0))
+                  for item in self._rank(key)]
+        ranked.sort(key=_Scored.order)
+        return ranked, offices
 
     def named(self, key: str) -> set[str]:
         """Topics the normalised query names by a one-word name that no other topic has ("tps", "sevis", "i765")."""
@@ -407,20 +496,19 @@ class Matcher:
     def features_from(values: list[float]) -> Features:
         return Features(*values)
 
-    def features(self, key: str, ranked: list[_Scored], named: set[str] | frozenset[str] = frozenset(),
-                 own: tuple[int, int] = (0, 0)) -> Features:
-        """What the fitted decision weighs about the best candidate of a normalised query (`own`: see
-        Background.evidence)."""
+    def features(self, key: str, ranked: list[_Scored], offices: Mapping[str, float]) -> Features:
+        """What the fitted decision weighs about the best candidate of a normalised query."""
         if not ranked:
             return Features()
         top = ranked[0]
         handler = self.entries[top.topic].handler
         rival = next((item.score for item in ranked[1:] if self.entries[item.topic].handler != handler), 0.0)
-        words = [stem(word) for word in content_words(join_codes(key))[:MAX_QUERY_TOKENS]]
+        outside = offices.get(OUTSIDE, 0.0)
         return Features(
             score=top.score / 100, name=top.name_similarity / 100, evidence=min(top.evidence, 6.0) / 6,
-            words=min(top.words, 3) / 3, margin=(top.score - rival) / 100, named=float(top.topic in named),
-            background=self.background.evidence(words, own), length=min(len(words), 12) / 12,
+            words=min(top.words, 3) / 3, margin=(top.score - rival) / 100, named=float(top.topic in self.named(key)),
+            office=offices.get(handler, 0.0), outside=_log_odds(outside, 1 - outside),
+            length=min(len(query_terms(key)), 12) / 12,
         )
 
     def _exact_match(self, key: str) -> str | None:
