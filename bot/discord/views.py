@@ -545,7 +545,7 @@ def count_for_server(interaction: discord.Interaction, answer: Answer) -> None:
         return
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     question = answer.query if answer.status == "none" else None
-    bot.write_later(bot.store.record_answer(interaction.guild_id, answer.topic_id, answer.status, question))
+    bot.store.count_answer(interaction.guild_id, answer.topic_id, answer.status, question)
 
 
 async def with_server_help(interaction: discord.Interaction, answer: Answer) -> discord.Embed:
