@@ -232,6 +232,24 @@ async def test_answers_asked_together_are_all_counted_in_a_few_writes(start_bot,
     assert 1 <= len(transactions) <= 6, transactions
 
 
+async def test_an_answer_reads_the_servers_settings_once(start_bot, mini_router, store_backend):
+    """The rate check and the answer both need the server's settings: one read (here uncached) serves both."""
+    inner = store_backend.make()
+    bot, fake = await start_bot(mini_router, store=SafeStore(inner, cache_seconds=0))
+    await bot.store.update_guild_settings(GUILD_ID, private_default=True, rate_count=3)
+    reads: list[int] = []
+    read = inner.guild_settings
+
+    async def counted(guild_id):   # the real store's read, counted
+        reads.append(guild_id)
+        return await read(guild_id)
+
+    inner.guild_settings = counted
+    reply = await ask(bot, fake)
+    assert reply["flags"] & EPHEMERAL   # the server's setting was applied
+    assert reads == [GUILD_ID]
+
+
 # --- pins -----------------------------------------------------------------------------------------------------
 
 async def test_a_pin_is_recorded_with_topic_language_version_and_path_and_listed(discord_env):

@@ -46,6 +46,7 @@ from bot.discord.views import (
     PinButton,
     ShareButton,
     Votes,
+    server_settings,
 )
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
@@ -259,10 +260,11 @@ class WhoHandlesBot(commands.Bot):
 
     async def check_rate(self, interaction: discord.Interaction) -> None:
         """Raise CommandOnCooldown when the member has used up the per-user rate (the server's, where it set a
-        stricter one: its settings are cached, so this costs no database round trip on most answers)."""
-        server = await self.store.guild_settings(interaction.guild_id) if interaction.guild_id else None
-        count = server.rate_count if server else None
-        per = float(server.rate_seconds) if server and server.rate_seconds else None
+        stricter one: its settings are cached, and read once an interaction, so this costs no database round trip
+        on most answers)."""
+        server = await server_settings(interaction)
+        count = server.rate_count
+        per = float(server.rate_seconds) if server.rate_seconds else None
         wait = self.user_rate.hit(interaction.user.id, count, per)
         if wait:
             cooldown = app_commands.Cooldown(count or self.limits.user_rate_count, per or self.limits.user_rate_seconds)

@@ -518,9 +518,16 @@ def say_server(lang: str, key: str) -> str:
 
 
 async def server_settings(interaction: discord.Interaction) -> GuildSettings:
-    if interaction.guild_id is None:
-        return GuildSettings()
-    return await interaction.client.store.guild_settings(interaction.guild_id)  # type: ignore[attr-defined]
+    """The settings of the interaction's server (defaults outside one), read once an interaction: the rate check
+    and the answer both need them."""
+    settings = interaction.extras.get("server_settings")
+    if settings is None:
+        if interaction.guild_id is None:
+            settings = GuildSettings()
+        else:
+            settings = await interaction.client.store.guild_settings(interaction.guild_id)  # type: ignore[attr-defined]
+        interaction.extras["server_settings"] = settings
+    return settings
 
 
 def public_lang(interaction: discord.Interaction, server: GuildSettings) -> str:
