@@ -170,3 +170,18 @@ def test_a_servers_own_rate_is_applied_and_can_only_be_stricter():
     assert rate.hit(2, count=50, per=3600.0) == 0.0
     assert rate.hit(2, count=50, per=3600.0) == 0.0
     assert rate.hit(2, count=50, per=3600.0) > 0.0                     # the sixth within 30 s: the bot's 5 hold
+
+
+def test_the_wait_a_member_is_told_is_when_they_may_go_on_after_a_server_tightens_its_limit():
+    now = [0.0]
+    rate = UserRate(count=5, per=30.0, clock=lambda: now[0])
+    for second in range(4):                       # four uses under the bot's limit of 5 in 30 s
+        now[0] = float(second)
+        assert rate.hit(1) == 0.0
+    now[0] = 4.0
+    wait = rate.hit(1, count=2, per=30.0)          # then the server allows 2 in 30 s: the uses at 2 and 3 count
+    assert wait == pytest.approx(28.0)
+    now[0] += wait - 0.01
+    assert rate.hit(1, count=2, per=30.0) > 0.0    # not a moment before...
+    now[0] = 4.0 + wait
+    assert rate.hit(1, count=2, per=30.0) == 0.0   # ...and then it goes through (told 26 s, it was refused again)

@@ -11,6 +11,7 @@ from conftest import (
     MEMBER_BITS,
     PIN_BITS,
     interaction_payload,
+    settle,
     slash,
     user_payload,
 )
@@ -207,6 +208,46 @@ async def test_answers_are_counted_by_topic_for_server_stats(discord_env):
     await fake.interact(bot, interaction_payload(2, server("stats"), permissions=MANAGER))
     reply = data(fake.replies()[-1])
     assert reply["flags"] & EPHEMERAL and reply["embeds"][0]["title"].startswith("who-handles in this server")
+
+
+async def test_answers_asked_together_are_all_counted_in_a_few_writes(start_bot, mini_router, store_backend):
+    """Sixty members ask at once: every answer is counted, in a few transactions, not one each (those queued up on
+    the database, and the answers' own reads of the server's settings waited behind them until they timed out)."""
+    inner = store_backend.make()
+    bot, fake = await start_bot(mini_router, store=SafeStore(inner))
+    transactions: list[int] = []
+    write = inner._transaction
+
+    async def counted(work):   # the real store's transaction, counted
+        transactions.append(len(work))
+        await write(work)
+
+    inner._transaction = counted
+    for member in range(60):
+        bot._connection.parse_interaction_create(
+            interaction_payload(2, slash("who", topic="human-trafficking"), user_id=1000 + member))
+    await settle()
+    assert len(fake.replies()) == 60
+    assert (await bot.store.stats(GUILD_ID)).total_answers == 60
+    assert 1 <= len(transactions) <= 6, transactions
+
+
+async def test_an_answer_reads_the_servers_settings_once(start_bot, mini_router, store_backend):
+    """The rate check and the answer both need the server's settings: one read (here uncached) serves both."""
+    inner = store_backend.make()
+    bot, fake = await start_bot(mini_router, store=SafeStore(inner, cache_seconds=0))
+    await bot.store.update_guild_settings(GUILD_ID, private_default=True, rate_count=3)
+    reads: list[int] = []
+    read = inner.guild_settings
+
+    async def counted(guild_id):   # the real store's read, counted
+        reads.append(guild_id)
+        return await read(guild_id)
+
+    inner.guild_settings = counted
+    reply = await ask(bot, fake)
+    assert reply["flags"] & EPHEMERAL   # the server's setting was applied
+    assert reads == [GUILD_ID]
 
 
 # --- pins -----------------------------------------------------------------------------------------------------

@@ -140,6 +140,52 @@ async def test_answers_are_counted_by_topic_and_week_and_feedback_gives_the_rati
         await store.record_feedback(GUILD, "detention", "angry")
 
 
+async def test_answers_counted_together_are_written_in_one_transaction_as_if_one_by_one(store_backend):
+    store = await opened(store_backend, clock=WallClock())
+    await store.update_guild_settings(GUILD, keep_unanswered_text=True)
+    await store.record_answer(GUILD, "detention", "match")
+    transactions: list[int] = []
+    write = store._transaction
+
+    async def counted(work):   # the real store's transaction, counted
+        transactions.append(len(work))
+        await write(work)
+
+    store._transaction = counted
+    safe = SafeStore(store, cache_seconds=0)
+    for _ in range(3):
+        safe.count_answer(GUILD, "detention", "match")
+    safe.count_answer(GUILD, None, "none", "who handles   my goat")
+    safe.count_answer(GUILD, None, "none", "who handles my goat")
+    safe.count_answer(GUILD, "asylum", "match", "asylum")          # matched questions never keep text
+    safe.count_answer(OTHER, None, "none", "another server's question")
+    stats = await safe.stats(GUILD)                                # with every answer counted so far
+    assert {(row.topic_id, row.status): row.answers for row in stats.answers} == {
+        ("detention", "match"): 4, ("", "none"): 2, ("asylum", "match"): 1}
+    assert stats.unanswered == (("who handles my goat", 2),)
+    assert (await safe.stats(OTHER)).total_answers == 1 and (await safe.stats(OTHER)).unanswered == ()
+    # One transaction: a statement for each server, topic and status (4) and for each question (2; the statement
+    # itself keeps only those of a server that turned it on).
+    assert transactions == [6]
+
+
+async def test_answers_counted_while_the_database_is_down_are_dropped_and_told(store_backend, caplog):
+    clock = Monotonic()
+    safe = SafeStore(store_backend.make(), clock=clock, timeout=2.0, cache_seconds=0)
+    assert await safe.open()
+    outage = store_backend.outage(safe)
+    caplog.set_level(logging.WARNING, logger="who_handles.store")
+    await outage.stop()
+    for _ in range(3):
+        safe.count_answer(GUILD, "asylum", "match")
+    await safe.settled()
+    assert not safe.available and safe.dropped == 3
+    await outage.start()
+    clock.now += 5.0
+    assert await safe.stats(GUILD) is not None
+    assert "3 writes were dropped" in caplog.records[-1].getMessage()
+
+
 async def test_the_text_of_unanswered_questions_is_kept_only_when_the_server_turned_it_on(store_backend):
     store = await opened(store_backend, clock=WallClock())
     await store.record_answer(GUILD, None, "none", "who handles my neighbour's goat")

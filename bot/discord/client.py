@@ -32,6 +32,7 @@ from discord.ext import commands
 from bot.core.knowledge import KnowledgeError
 from bot.core.router import Router
 from bot.discord.deadline import note_arrival, respond
+from bot.discord.gateway_close import read_until_discord_closes
 from bot.discord.limits import Clock, Limits, RecentAnswers, UserRate
 from bot.discord.pins import refresh_pins
 from bot.discord.text import lang_for, say
@@ -45,6 +46,7 @@ from bot.discord.views import (
     PinButton,
     ShareButton,
     Votes,
+    server_settings,
 )
 from bot.observability import HealthServer, Metrics, configure_logging
 from bot.settings import Settings, SettingsError, is_loopback_url
@@ -180,15 +182,17 @@ class WhoHandlesBot(commands.Bot):
     async def close(self) -> None:
         """Shut down without leaving an interaction unanswered. In this order: new interactions are turned away
         ("restarting") while the answers in flight go out, the gateway still open, so that what arrives meanwhile
-        is told rather than lost; then the gateway closes, so nothing more arrives; every answer task still
-        running is waited for again, until none is left or the grace period is over; and the HTTP session, which
-        every reply goes through, closes last."""
+        is told rather than lost; then the gateway closes, read until Discord's own close frame, so that what
+        Discord sent before it read ours is told too (gateway_close.py); every answer task still running is waited
+        for again, until none is left or the grace period is over; and the HTTP session, which every reply goes
+        through, closes last."""
         self.draining = True
         if self.pin_refresh is not None:
             self.pin_refresh.cancel()
         if self._answers_deadline is None:
             self._answers_deadline = asyncio.get_running_loop().time() + ANSWER_GRACE_SECONDS
-            await wait_for_answers(self._answers_deadline)
+            await wait_for_answers(self._answers_deadline - GATEWAY_CLOSE_SECONDS)
+            read_until_discord_closes(self, self.gateway_sockets(), GATEWAY_CLOSE_SECONDS)
         try:
             await super().close()   # gateway first; HTTP through _close_http_after_answers
             if self._writes:
@@ -256,10 +260,11 @@ class WhoHandlesBot(commands.Bot):
 
     async def check_rate(self, interaction: discord.Interaction) -> None:
         """Raise CommandOnCooldown when the member has used up the per-user rate (the server's, where it set a
-        stricter one: its settings are cached, so this costs no database round trip on most answers)."""
-        server = await self.store.guild_settings(interaction.guild_id) if interaction.guild_id else None
-        count = server.rate_count if server else None
-        per = float(server.rate_seconds) if server and server.rate_seconds else None
+        stricter one: its settings are cached, and read once an interaction, so this costs no database round trip
+        on most answers)."""
+        server = await server_settings(interaction)
+        count = server.rate_count
+        per = float(server.rate_seconds) if server.rate_seconds else None
         wait = self.user_rate.hit(interaction.user.id, count, per)
         if wait:
             cooldown = app_commands.Cooldown(count or self.limits.user_rate_count, per or self.limits.user_rate_seconds)
@@ -486,6 +491,7 @@ async def _serve(bot: WhoHandlesBot, token: str, settings: Settings) -> None:
 RELOAD_TIMEOUT_SECONDS = 30.0   # the table loads in well under a second; this is a stuck disk, not a slow one
 SHUTDOWN_GRACE_SECONDS = 8.0   # within Docker's default 10 s before SIGKILL
 ANSWER_GRACE_SECONDS = SHUTDOWN_GRACE_SECONDS - 1.0   # the rest is for closing the connections themselves
+GATEWAY_CLOSE_SECONDS = 1.0   # of the answers' grace, the longest the gateway's close handshake may take
 # The tasks discord.py runs an interaction in: commands and autocomplete, view items, DynamicItems.
 ANSWER_TASKS = ("CommandTree-invoker", "discord-ui-view-dispatch", "discord-ui-dynamic-item")
 

@@ -107,12 +107,13 @@ class UserRate:
         self._forget(now)
         hits = self._hits.get(user_id)
         if hits is None:
-            hits = self._hits[user_id] = deque()
+            hits = self._hits[user_id] = deque(maxlen=self.count)
         while hits and now - hits[0] >= self.per:
             hits.popleft()
-        recent = [at for at in hits if now - at < per]
-        if len(recent) >= count:
-            return max(per - (now - recent[0]), 0.001)
+        # Uses are in time order, so the count-th newest tells whether `count` of them fall within `per`, and when
+        # the member may go on: no need to look at all of them (thousands, where the bot's limit is set very high).
+        if len(hits) >= count and now - hits[-count] < per:
+            return max(per - (now - hits[-count]), 0.001)
         hits.append(now)
         self._hits.move_to_end(user_id)
         if len(self._hits) > self.cap:   # the member quiet the longest starts afresh

@@ -518,9 +518,16 @@ def say_server(lang: str, key: str) -> str:
 
 
 async def server_settings(interaction: discord.Interaction) -> GuildSettings:
-    if interaction.guild_id is None:
-        return GuildSettings()
-    return await interaction.client.store.guild_settings(interaction.guild_id)  # type: ignore[attr-defined]
+    """The settings of the interaction's server (defaults outside one), read once an interaction: the rate check
+    and the answer both need them."""
+    settings = interaction.extras.get("server_settings")
+    if settings is None:
+        if interaction.guild_id is None:
+            settings = GuildSettings()
+        else:
+            settings = await interaction.client.store.guild_settings(interaction.guild_id)  # type: ignore[attr-defined]
+        interaction.extras["server_settings"] = settings
+    return settings
 
 
 def public_lang(interaction: discord.Interaction, server: GuildSettings) -> str:
@@ -545,7 +552,7 @@ def count_for_server(interaction: discord.Interaction, answer: Answer) -> None:
         return
     bot: WhoHandlesBot = interaction.client  # type: ignore[assignment]
     question = answer.query if answer.status == "none" else None
-    bot.write_later(bot.store.record_answer(interaction.guild_id, answer.topic_id, answer.status, question))
+    bot.store.count_answer(interaction.guild_id, answer.topic_id, answer.status, question)
 
 
 async def with_server_help(interaction: discord.Interaction, answer: Answer) -> discord.Embed:

@@ -12,20 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.store.models import GuildSettings, HelpNote, Pin, Stats
+from bot.store.sql import AnswerCount
 
 log = logging.getLogger("who_handles.store")
 
 T = TypeVar("T")
 CALL_TIMEOUT_SECONDS = 1.0    # Discord gives an answer 3 s; a read must leave room for the reply
 RETRY_AFTER_SECONDS = 5.0
-COUNTERS = frozenset({"record_answer", "record_feedback", "forget_unanswered", "record_pin", "set_pin_version",
-                      "forget_pin"})   # writes that change nothing an answer reads
+COUNTERS = frozenset({"record_answer", "record_answers", "record_feedback", "forget_unanswered", "record_pin",
+                      "set_pin_version", "forget_pin"})   # writes that change nothing an answer reads
 CACHE_SECONDS = 5.0    # a server's settings, notes and aliases are read on every answer: kept this long
 
 
@@ -44,6 +46,8 @@ class SafeStore:
         self.down_since: float | None = None
         self._skip_until = 0.0
         self.dropped = 0
+        self._counts: list[AnswerCount] = []   # answers counted and not written yet (see count_answer)
+        self._writing: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"SafeStore({self.inner!r})"
@@ -64,11 +68,12 @@ class SafeStore:
             self._cache[key] = (now + self.cache_seconds, value)
         return value
 
-    async def _call(self, name: str, make: Callable[[], Awaitable[T]], default: T, *, write: bool) -> T:
+    async def _call(self, name: str, make: Callable[[], Awaitable[T]], default: T, *, write: bool,
+                    writes: int = 1) -> T:
         if write and name not in COUNTERS:
             self._cache.clear()
         if self.down_since is not None and self.clock() < self._skip_until:
-            return self._fallback(name, default, write)
+            return self._fallback(name, default, write, writes)
         error: BaseException | None = None
         for _attempt in range(2 if write else 1):    # a read falls back at once: an answer is waiting on it
             try:
@@ -82,11 +87,11 @@ class SafeStore:
             self._recovered()
             return result
         self._went_down(name, error)
-        return self._fallback(name, default, write)
+        return self._fallback(name, default, write, writes)
 
-    def _fallback(self, name: str, default: T, write: bool) -> T:
+    def _fallback(self, name: str, default: T, write: bool, writes: int = 1) -> T:
         if write:
-            self.dropped += 1
+            self.dropped += writes
             log.debug("store unavailable: dropped %s", name)
         return default
 
@@ -118,6 +123,8 @@ class SafeStore:
         return await self._call("open", opened, False, write=False)
 
     async def close(self) -> None:
+        """Write the answers still counted in memory, then close."""
+        await self.settled()
         await self._reset()
 
     async def schema_version(self) -> int:
@@ -137,7 +144,9 @@ class SafeStore:
         return dict(await self._cached(("aliases", guild_id), lambda: self.inner.aliases(guild_id), {}))
 
     async def stats(self, guild_id: int | None = None, weeks: int = 8, limit: int = 20) -> Stats | None:
-        """None when down: a moderator asking for statistics is told, not shown zeros."""
+        """None when down: a moderator asking for statistics is told, not shown zeros. The answers counted so far
+        are in them."""
+        await self.settled()
         return await self._call("stats", lambda: self.inner.stats(guild_id, weeks, limit), None, write=False)
 
     async def pins(self, guild_id: int | None = None) -> list[Pin] | None:
@@ -176,6 +185,30 @@ class SafeStore:
                             question: str | None = None) -> bool:
         return await self._call("record_answer", lambda: self.inner.record_answer(guild_id, topic_id, status, question),
                                 False, write=True)
+
+    def count_answer(self, guild_id: int, topic_id: str | None, status: str, question: str | None = None) -> None:
+        """Count an answer (as record_answer does) without waiting for the database. The answers counted while a
+        write is on its way go together in the next one, one transaction however many: at full load the writes
+        neither queue up one an answer nor hold up the reads that answers wait on (settings, notes), which
+        otherwise timed out behind them; a quiet bot writes each at once. settled() waits for them."""
+        self._counts.append((guild_id, topic_id, status, question))
+        if self._writing is None:
+            self._writing = asyncio.ensure_future(self._write_counts())
+
+    async def _write_counts(self) -> None:
+        try:
+            while self._counts:
+                counted, self._counts = self._counts, []
+                await self._call("record_answers", functools.partial(self.inner.record_answers, counted), False,
+                                 write=True, writes=len(counted))
+        finally:
+            self._writing = None
+
+    async def settled(self) -> None:
+        """Until every answer counted so far has been written (or dropped, as any write while the database is
+        down)."""
+        while self._writing is not None:
+            await asyncio.shield(self._writing)
 
     async def record_feedback(self, guild_id: int, topic_id: str, kind: str) -> bool:
         return await self._call("record_feedback", lambda: self.inner.record_feedback(guild_id, topic_id, kind), False,

@@ -12,7 +12,8 @@ import abc
 import datetime as dt
 import re
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
@@ -31,6 +32,7 @@ from bot.store.models import (
 )
 
 Row = Sequence[Any]
+AnswerCount = tuple[int, str | None, str, str | None]   # guild id, topic id, status, question
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 FEEDBACK_KINDS = ("helpful", "unhelpful", "report")
 
@@ -197,22 +199,34 @@ class SqlStore(abc.ABC):
 
     async def record_answer(self, guild_id: int, topic_id: str | None, status: str,
                             question: str | None = None) -> bool:
-        """Count one answer. The question's text is kept only for a miss, and only when the server turned that on
-        (checked here, in the same statement, so no caller can keep it by mistake)."""
+        """Count one answer (see record_answers)."""
+        return await self.record_answers([(guild_id, topic_id, status, question)])
+
+    async def record_answers(self, answers: Iterable[AnswerCount]) -> bool:
+        """Count answers, each (guild id, topic id, status, question), in one transaction however many: one
+        statement for each server, topic and status, and one for each question kept. The question's text is kept
+        only for a miss, and only when the server turned that on (checked here, in the same statement, so no
+        caller can keep it by mistake). The statements go in a fixed order, so that two copies of the bot writing
+        at once on PostgreSQL take the rows' locks in the same order and never deadlock."""
         week = self._week()
+        counts: Counter[tuple[int, str, str]] = Counter()
+        kept: Counter[tuple[int, str]] = Counter()
+        for guild_id, topic_id, status, question in answers:
+            counts[(guild_id, topic_id or "", status)] += 1
+            if status == "none" and question and question.strip():
+                kept[(guild_id, " ".join(question.split())[:QUESTION_LIMIT])] += 1
         work: list[tuple[str, Sequence[Any]]] = [(
-            "INSERT INTO answer_stats (guild_id, week, topic_id, status, n) VALUES (?, ?, ?, ?, 1) "
-            "ON CONFLICT (guild_id, week, topic_id, status) DO UPDATE SET n = answer_stats.n + 1",
-            (guild_id, week, topic_id or "", status))]
-        if status == "none" and question and question.strip():
-            text = " ".join(question.split())[:QUESTION_LIMIT]
-            work.append((
-                "INSERT INTO unanswered (guild_id, week, question, n) "
-                "SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), 1 FROM guild_settings "
-                "WHERE guild_id = ? AND keep_unanswered_text = 1 "
-                "ON CONFLICT (guild_id, week, question) DO UPDATE SET n = unanswered.n + 1",
-                (guild_id, week, text, guild_id)))
-        await self._transaction(work)
+            "INSERT INTO answer_stats (guild_id, week, topic_id, status, n) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (guild_id, week, topic_id, status) DO UPDATE SET n = answer_stats.n + excluded.n",
+            (guild_id, week, topic_id, status, n)) for (guild_id, topic_id, status), n in sorted(counts.items())]
+        work += [(
+            "INSERT INTO unanswered (guild_id, week, question, n) "
+            "SELECT CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) FROM guild_settings "
+            "WHERE guild_id = ? AND keep_unanswered_text = 1 "
+            "ON CONFLICT (guild_id, week, question) DO UPDATE SET n = unanswered.n + excluded.n",
+            (guild_id, week, text, n, guild_id)) for (guild_id, text), n in sorted(kept.items())]
+        if work:
+            await self._transaction(work)
         return True
 
     async def record_feedback(self, guild_id: int, topic_id: str, kind: str) -> bool:

@@ -66,6 +66,8 @@ class GatewayConnection:
     received: list[Any] = field(default_factory=list)      # every payload the client sent, decoded
     closed: bool = False
     close_code: int | None = None                           # the code the fake closed with, if it did
+    client_close_code: int | None = None                    # the code of the client's close frame, if it sent one
+    released: asyncio.Event = field(default_factory=asyncio.Event)   # set once the fake is done with the socket
     opened_at: float = field(default_factory=time.monotonic)
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -95,6 +97,7 @@ class GatewayConnection:
     async def close(self, code: int, reason: str = "", timeout: float = 5.0) -> None:
         if self.close_code is None:
             self.close_code = code
+        self.released.set()
         with contextlib.suppress(asyncio.TimeoutError, ConnectionError, RuntimeError):
             await asyncio.wait_for(self.ws.close(code=code, message=reason.encode()), timeout)
 
@@ -144,7 +147,8 @@ class GatewayMixin:
     # --- the websocket ----------------------------------------------------------------------------------------------
 
     async def _gateway_handler(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
+        # The client's close frame is answered here, not by aiohttp, so that what Discord sends meanwhile can be too.
+        ws = web.WebSocketResponse(max_msg_size=0, autoping=True, autoclose=False)
         await ws.prepare(request)
         query = dict(request.query)
         conn = GatewayConnection(next(self._connection_ids), ws, request, request.path, query, query.get("compress"),
@@ -164,12 +168,15 @@ class GatewayMixin:
                 await conn.close(UNKNOWN_ERROR, str(error))
                 return ws
             await conn.send(10, {"heartbeat_interval": self.heartbeat_interval, "_trace": ["[\"fake-gateway\"]"]})
-            async for msg in ws:
+            while not (conn.closed or ws.closed):
+                msg = await ws.receive()
                 if msg.type is WSMsgType.TEXT:
                     await self._gateway_message(conn, msg.data)
                 elif msg.type is WSMsgType.BINARY:
                     await conn.close(DECODE_ERROR, "Error while decoding payload.")
-                if conn.closed or ws.closed:
+                elif msg.type is WSMsgType.CLOSE:
+                    await self._on_client_close(conn, msg.data)
+                elif msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
                     break
         finally:
             conn.closed = True
@@ -205,6 +212,19 @@ class GatewayMixin:
         else:
             await conn.close(UNKNOWN_OPCODE, "Unknown opcode.")
         self._changed()
+
+    async def _on_client_close(self, conn: GatewayConnection, code: int) -> None:
+        """The client's close frame has been read. Until then Discord goes on writing events (a test makes some
+        with `during_client_close`); then it answers with its own close frame, unless `answer_client_close` is
+        False: a gateway that never does, where the client has to give up and drop the connection."""
+        conn.client_close_code = code
+        self._changed()
+        if self.during_client_close is not None:
+            await self.during_client_close(conn)
+        if self.answer_client_close:
+            await conn.close(code)
+        else:
+            await conn.released.wait()   # until the fake stops: it never answers, whatever the client does
 
     async def _on_heartbeat(self, conn: GatewayConnection, d: Any) -> None:
         acked = self.ack_heartbeats and await conn.send(11, None)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .botprocess import BotProcess
+from .gateway import GatewayConnection
 from .interactions import FakeInteraction
 from .server import FakeDiscord
 
@@ -26,6 +27,7 @@ class ShutdownTally:
     unanswered: int
     undelivered: int    # never reached a live socket (the gateway was closed): Discord would fail them, not the bot
     exit_status: int | None
+    during_close: int = 0   # of them, written to the bot's socket after its close frame arrived, before the answer
 
 
 def delivered(fake: FakeDiscord, interaction: FakeInteraction) -> bool:
@@ -51,14 +53,32 @@ async def send_at_rate(fake: FakeDiscord, questions: Sequence[str], rate: float,
     await asyncio.gather(*dispatches)
 
 
+def questions_during_close(fake: FakeDiscord, questions: Sequence[str], count: int,
+                           sent: list[FakeInteraction]) -> None:
+    """From now on, when the bot's close frame reaches the fake, `count` more questions go out on that connection
+    before the fake answers it, appended to `sent`: what Discord has written in the round trip of the close
+    handshake, here every time rather than by the luck of timing."""
+    async def during_close(conn: GatewayConnection) -> None:
+        if conn.session is None or conn.session is not fake.session_for_guild(fake.guild.id):
+            return   # another shard's connection: the questions go to the one of the guild they are asked in
+        for index in range(count):
+            sent.append(await fake.send_command("who", {"topic": questions[index % len(questions)]},
+                                                timeout=DISPATCH_TIMEOUT))
+    fake.during_client_close = during_close
+
+
 async def sigterm_under_load(fake: FakeDiscord, bot: BotProcess, questions: Sequence[str], *, rate: float = 300.0,
                              before: float = 1.0, after: float = 2.0, held: int = 0, hold_seconds: float = 1.0,
-                             exit_timeout: float = 15.0) -> ShutdownTally:
+                             during_close: int = 0, exit_timeout: float = 15.0) -> ShutdownTally:
     """Questions at `rate` a second for `before` seconds, SIGTERM, and `after` more seconds of them; then wait for
     the process to end and count what each interaction got. With `held`, the next that many replies from the
     signal on are rate limited for `hold_seconds` (429, then retried), so replies are still on their way while the
-    bot shuts down, as on a busy day."""
+    bot shuts down, as on a busy day. With `during_close`, that many more questions are written to the bot's socket
+    after its close frame has arrived and before the fake answers it (see questions_during_close)."""
     sent: list[FakeInteraction] = []
+    handshake: list[FakeInteraction] = []
+    if during_close:
+        questions_during_close(fake, questions, during_close, handshake)
     load = asyncio.create_task(send_at_rate(fake, questions, rate, before + after, sent))
     await asyncio.sleep(before)   # the load runs meanwhile: this is when the signal goes, not a wait for a result
     if held:
@@ -74,8 +94,9 @@ async def sigterm_under_load(fake: FakeDiscord, bot: BotProcess, questions: Sequ
         status: int | None = await bot.wait(exit_timeout)
     except TimeoutError:
         status = None
+    fake.during_client_close = None
     answered = refused = unanswered = undelivered = 0
-    for interaction in sent:
+    for interaction in sent + handshake:
         if interaction.callbacks:
             data = interaction.callbacks[0].data or {}
             if data.get("embeds"):
@@ -86,4 +107,5 @@ async def sigterm_under_load(fake: FakeDiscord, bot: BotProcess, questions: Sequ
             unanswered += 1
         else:
             undelivered += 1
-    return ShutdownTally(answered, refused, unanswered, undelivered, status)
+    return ShutdownTally(answered, refused, unanswered, undelivered, status,
+                         sum(delivered(fake, interaction) for interaction in handshake))

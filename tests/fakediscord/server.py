@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -74,6 +74,9 @@ class FakeDiscord(RestMixin, GatewayMixin):
         self.pin_limit = 50
         self.pin_requires_pin_messages = False           # True: MANAGE_MESSAGES alone no longer lets the bot pin
         self.interaction_deadline: float | None = None   # seconds to the initial response, then 10062
+        # When the client's close frame is read, before it is answered: what Discord writes in that round trip
+        self.during_client_close: Callable[[GatewayConnection], Awaitable[None]] | None = None
+        self.answer_client_close = True                  # False: a gateway that never answers the client's close
 
         # what happened
         self.requests: list[RecordedRequest] = []
